@@ -1,0 +1,136 @@
+package dev.ptwalk.runtime.mm;
+
+import dev.ptwalk.runtime.Machine;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A file's page cache and the VMAs that map it.
+ *
+ * <p>Mirrors {@code struct address_space}: {@code i_mmap}, an {@linkplain IntervalTree interval
+ * tree} of every VMA mapping the file keyed by its pgoff range, guarded by {@code i_mmap_rwsem};
+ * and the page cache ({@code i_pages}). One mapping is usually mapped by VMAs of several mms at
+ * different addresses, which is why a walk over a file range visits several mms.
+ */
+public final class AddressSpace {
+  private final Machine machine;
+  private final String name;
+  private final IntervalTree<Vma> iMmap = new IntervalTree<>();
+  private final ReentrantReadWriteLock iMmapRwsem = new ReentrantReadWriteLock();
+  private final ConcurrentHashMap<Long, Long> pages = new ConcurrentHashMap<>();
+
+  /** Created by {@link Machine#newAddressSpace}. */
+  public AddressSpace(Machine machine, String name) {
+    this.machine = machine;
+    this.name = name;
+  }
+
+  /** The machine this file lives on. */
+  public Machine machine() {
+    return machine;
+  }
+
+  /** The name given at creation. */
+  public String name() {
+    return name;
+  }
+
+  /** {@code i_mmap_lock_read}. */
+  public void iMmapLockRead() {
+    iMmapRwsem.readLock().lock();
+    machine.verifier().onMmLockAcquired();
+  }
+
+  /** {@code i_mmap_unlock_read}. */
+  public void iMmapUnlockRead() {
+    iMmapRwsem.readLock().unlock();
+    machine.verifier().onMmLockReleased("iMmapUnlockRead of " + name);
+  }
+
+  /** {@code i_mmap_lock_write}. */
+  public void iMmapLockWrite() {
+    iMmapRwsem.writeLock().lock();
+    machine.verifier().onMmLockAcquired();
+  }
+
+  /** {@code i_mmap_unlock_write}. */
+  public void iMmapUnlockWrite() {
+    iMmapRwsem.writeLock().unlock();
+    machine.verifier().onMmLockReleased("iMmapUnlockWrite of " + name);
+  }
+
+  /** Whether the current thread holds {@code i_mmap_rwsem}, for read or write. */
+  public boolean iMmapLocked() {
+    return iMmapRwsem.getReadHoldCount() > 0 || iMmapRwsem.isWriteLockedByCurrentThread();
+  }
+
+  /**
+   * {@code vma_interval_tree_foreach}: every VMA mapping a file page in {@code [first, last]}, by
+   * ascending {@code vm_pgoff}. The caller holds the i_mmap lock ({@code lockdep_assert_held}).
+   */
+  public Iterable<Vma> vmaIntervalTreeForeach(long first, long last) {
+    if (!iMmapLocked()) {
+      throw new IllegalStateException(
+          "vmaIntervalTreeForeach on " + name + " without i_mmap_rwsem held: call"
+              + " iMmapLockRead() first");
+    }
+    if (first < 0 || last < first) {
+      throw new IllegalArgumentException(
+          "file page range [" + first + ", " + last + "] is empty or negative");
+    }
+    return iMmap.overlapping(first, last);
+  }
+
+  /** Every VMA mapping this file, by ascending pgoff (takes the i_mmap lock). */
+  public List<Vma> vmas() {
+    iMmapRwsem.readLock().lock();
+    try {
+      List<Vma> out = new ArrayList<>();
+      iMmap.overlapping(0, Long.MAX_VALUE).forEach(out::add);
+      return out;
+    } finally {
+      iMmapRwsem.readLock().unlock();
+    }
+  }
+
+  /** {@code filemap_fault}'s page-cache lookup: the frame of file page {@code pgoff}, created on first use. */
+  public long findOrCreatePage(long pgoff) {
+    if (pgoff < 0) {
+      throw new IllegalArgumentException("pgoff must be >= 0, was " + pgoff);
+    }
+    return pages.computeIfAbsent(pgoff, k -> machine.physMem().allocPage());
+  }
+
+  /** {@code filemap_get_folio}: the frame of file page {@code pgoff}, or -1 if not cached. */
+  public long findPage(long pgoff) {
+    Long pfn = pages.get(pgoff);
+    return pfn == null ? -1 : pfn;
+  }
+
+  /** Install frame {@code pfn} as file page {@code pgoff} (a driver's backing store). */
+  public void addPage(long pgoff, long pfn) {
+    if (pgoff < 0 || pfn < 0) {
+      throw new IllegalArgumentException("pgoff and pfn must be >= 0, were " + pgoff + ", " + pfn);
+    }
+    if (pages.putIfAbsent(pgoff, pfn) != null) {
+      throw new IllegalStateException("file page " + pgoff + " of " + name + " is already cached");
+    }
+  }
+
+  /** {@code vma_interval_tree_insert} under the i_mmap write lock. */
+  void link(Vma vma) {
+    iMmapLockWrite();
+    try {
+      iMmap.insert(vma.pgoff(), vma.lastPgoff(), vma);
+    } finally {
+      iMmapUnlockWrite();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "address_space " + name;
+  }
+}

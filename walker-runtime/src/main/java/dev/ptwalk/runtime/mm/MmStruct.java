@@ -1,0 +1,232 @@
+package dev.ptwalk.runtime.mm;
+
+import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.notifier.MmuNotifier;
+import dev.ptwalk.runtime.pgtable.Pgd;
+import dev.ptwalk.runtime.pgtable.Pgtable;
+import dev.ptwalk.runtime.pgtable.PteTable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * One process address space.
+ *
+ * <p>Mirrors {@code struct mm_struct}: its page-table radix ({@code pgd}), its VMAs (the kernel
+ * keeps them in a maple tree; here a sorted map, never overlapping), {@code mmap_lock}, {@code
+ * tlb_flush_pending} and its mmu notifier subscriptions. Created by {@link Machine#newMm}.
+ */
+public final class MmStruct {
+  private final Machine machine;
+  private final String name;
+  private final int id;
+  private final Pgd pgd;
+  private final TreeMap<Long, Vma> vmas = new TreeMap<>();
+  private final ReentrantReadWriteLock mmapLock = new ReentrantReadWriteLock();
+  private final AtomicInteger tlbFlushPending = new AtomicInteger();
+  private final CopyOnWriteArrayList<MmuNotifier> subscriptions = new CopyOnWriteArrayList<>();
+
+  /** Created by {@link Machine#newMm}. */
+  public MmStruct(Machine machine, String name, int id) {
+    this.machine = machine;
+    this.name = name;
+    this.id = id;
+    this.pgd = new Pgd(machine.pagingMode());
+  }
+
+  /** The machine this mm runs on. */
+  public Machine machine() {
+    return machine;
+  }
+
+  /** The name given at creation. */
+  public String name() {
+    return name;
+  }
+
+  /** A small number unique on the machine (an ASID, in effect). */
+  public int id() {
+    return id;
+  }
+
+  /** {@code mm->pgd}: the page-table radix. */
+  public Pgd pgd() {
+    return pgd;
+  }
+
+  /** {@code mmap_read_lock}. */
+  public void mmapReadLock() {
+    mmapLock.readLock().lock();
+    machine.verifier().onMmLockAcquired();
+  }
+
+  /** {@code mmap_read_unlock}. */
+  public void mmapReadUnlock() {
+    mmapLock.readLock().unlock();
+    machine.verifier().onMmLockReleased("mmapReadUnlock of mm " + name);
+  }
+
+  /** {@code mmap_write_lock}. */
+  public void mmapWriteLock() {
+    mmapLock.writeLock().lock();
+    machine.verifier().onMmLockAcquired();
+  }
+
+  /** {@code mmap_write_unlock}. */
+  public void mmapWriteUnlock() {
+    mmapLock.writeLock().unlock();
+    machine.verifier().onMmLockReleased("mmapWriteUnlock of mm " + name);
+  }
+
+  /** {@code atomic_read(&mm->tlb_flush_pending)}. */
+  public int tlbFlushPending() {
+    return tlbFlushPending.get();
+  }
+
+  /**
+   * {@code inc_tlb_flush_pending}: announce that PTEs of this mm are being changed and their TLB
+   * flush is not done yet, so that a concurrent batch can see it is nested.
+   */
+  public void incTlbFlushPending() {
+    int v = tlbFlushPending.incrementAndGet();
+    machine.verifier().onTlbFlushPending(this, +1, v);
+  }
+
+  /** {@code dec_tlb_flush_pending}: the flush announced by {@link #incTlbFlushPending} is done. */
+  public void decTlbFlushPending() {
+    int v = tlbFlushPending.decrementAndGet();
+    machine.verifier().onTlbFlushPending(this, -1, v);
+  }
+
+  /**
+   * {@code mm_tlb_flush_nested}: more than one batch of PTE changes is in flight, so a walker may
+   * have skipped PTEs another one changed and must flush its whole range, not just what it
+   * changed.
+   */
+  public boolean mmTlbFlushNested() {
+    return tlbFlushPending.get() > 1;
+  }
+
+  /**
+   * {@code mmap_region}: map {@code pages} pages of {@code mapping} from file page {@code pgoff}
+   * at {@code start}, with plain page-cache {@linkplain VmOperations#DEFAULT vm_ops}.
+   *
+   * @see #mmap(AddressSpace, long, long, long, long, VmOperations)
+   */
+  public Vma mmap(AddressSpace mapping, long start, long pages, long pgoff, long flags) {
+    return mmap(mapping, start, pages, pgoff, flags, VmOperations.DEFAULT);
+  }
+
+  /**
+   * {@code mmap_region}: map {@code pages} pages of {@code mapping} (null for anonymous memory)
+   * from file page {@code pgoff} at {@code start}, with {@code flags} ({@link VmFlags}) and the
+   * hooks {@code ops}. As {@code do_mmap} does, {@code VM_READ}, {@code VM_WRITE} and {@code
+   * VM_SHARED} imply {@code VM_MAYREAD}, {@code VM_MAYWRITE} and {@code VM_MAYSHARE}. The VMA is
+   * linked into the mm and into the mapping's i_mmap tree.
+   *
+   * @throws IllegalArgumentException for an unaligned, non-canonical or out-of-range address, a
+   *     zero or overflowing size, a pgoff range past the largest file offset, unknown flags, or an
+   *     overlap with an existing VMA; nothing is changed then
+   */
+  public Vma mmap(
+      AddressSpace mapping, long start, long pages, long pgoff, long flags, VmOperations ops) {
+    if (ops == null) {
+      throw new NullPointerException("ops (use VmOperations.DEFAULT)");
+    }
+    if ((start & ~Pgtable.PAGE_MASK) != 0) {
+      throw new IllegalArgumentException(
+          "mmap start 0x" + Long.toHexString(start) + " is not page aligned (4 KiB)");
+    }
+    Pgtable.checkUserAddress(start, machine.pagingMode());
+    long taskSize = machine.pagingMode().taskSize();
+    if (pages <= 0 || pages > (taskSize - start) >>> Pgtable.PAGE_SHIFT) {
+      throw new IllegalArgumentException(
+          "mmap of " + pages + " pages at 0x" + Long.toHexString(start) + " does not fit below"
+              + " the user address limit 0x" + Long.toHexString(taskSize) + " (pages must be 1.."
+              + ((taskSize - start) >>> Pgtable.PAGE_SHIFT) + ")");
+    }
+    long maxPgoff = Long.MAX_VALUE >>> Pgtable.PAGE_SHIFT;
+    if (pgoff < 0 || pgoff > maxPgoff - pages + 1) {
+      throw new IllegalArgumentException(
+          "pgoff range " + pgoff + " + " + pages + " pages overflows the largest file offset"
+              + " (pgoff + pages must be <= " + (maxPgoff + 1) + ")");
+    }
+    Vma.checkFlags(flags);
+    if ((flags & VmFlags.VM_READ) != 0) {
+      flags |= VmFlags.VM_MAYREAD;
+    }
+    if ((flags & VmFlags.VM_WRITE) != 0) {
+      flags |= VmFlags.VM_MAYWRITE;
+    }
+    if ((flags & VmFlags.VM_SHARED) != 0) {
+      flags |= VmFlags.VM_MAYSHARE;
+    }
+    long end = start + (pages << Pgtable.PAGE_SHIFT);
+    mmapWriteLock();
+    try {
+      Map.Entry<Long, Vma> below = vmas.lowerEntry(end);
+      if (below != null && below.getValue().end() > start) {
+        throw new IllegalArgumentException(
+            "[0x" + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ") overlaps "
+                + below.getValue() + " in mm " + name + "; VMAs of one mm never overlap");
+      }
+      Vma vma = new Vma(this, start, end, pgoff, flags, mapping, ops);
+      vmas.put(start, vma);
+      if (mapping != null) {
+        mapping.link(vma);
+      }
+      return vma;
+    } finally {
+      mmapWriteUnlock();
+    }
+  }
+
+  /** {@code vma_lookup}: the VMA containing {@code addr}, or null. Takes the mmap lock for read. */
+  public Vma vmaLookup(long addr) {
+    mmapLock.readLock().lock();
+    try {
+      Map.Entry<Long, Vma> e = vmas.floorEntry(addr);
+      return e != null && e.getValue().contains(addr) ? e.getValue() : null;
+    } finally {
+      mmapLock.readLock().unlock();
+    }
+  }
+
+  /** Every VMA, by address. */
+  public List<Vma> vmas() {
+    mmapLock.readLock().lock();
+    try {
+      return new ArrayList<>(vmas.values());
+    } finally {
+      mmapLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * {@code follow_pte}: the current PTE (or huge leaf) mapping {@code addr}, or 0 when nothing
+   * maps it. A read for dumps and tests; it takes no lock.
+   */
+  public long followPte(long addr) {
+    long page = addr & Pgtable.PAGE_MASK;
+    long huge = pgd.hugeLeaf(page);
+    if (huge != 0) {
+      return huge;
+    }
+    PteTable pt = pgd.pteOffset(page);
+    return pt == null ? 0 : pt.get(page);
+  }
+
+  /** {@code mm->notifier_subscriptions}: the registered notifiers, in registration order. */
+  public List<MmuNotifier> notifierSubscriptions() {
+    return subscriptions;
+  }
+
+  @Override
+  public String toString() {
+    return "mm " + name;
+  }
+}

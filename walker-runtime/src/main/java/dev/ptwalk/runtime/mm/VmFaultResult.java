@@ -1,0 +1,14 @@
+package dev.ptwalk.runtime.mm;
+
+/**
+ * The outcome of a fault handler or an mkwrite hook: the kernel's {@code vm_fault_t} codes that
+ * this model distinguishes.
+ */
+public enum VmFaultResult {
+  /** Success: the PTE is (or will be) installed, retry the access. */
+  OK,
+  /** {@code VM_FAULT_SIGBUS}: no page here; the access gets SIGBUS. */
+  SIGBUS,
+  /** {@code VM_FAULT_SIGSEGV}: the access gets SIGSEGV. */
+  SIGSEGV
+}

@@ -1,0 +1,50 @@
+package dev.ptwalk.runtime.mm;
+
+/**
+ * A VMA's {@code vm_operations_struct}: the driver or filesystem hooks the fault paths call.
+ *
+ * <p>Every hook has the behaviour of a plain page-cache file by default. A dirty-tracking driver
+ * overrides {@link #pfnMkwrite} or {@link #pageMkwrite} to learn of the first write to a
+ * write-protected page, and returns true from {@link #wantsWriteNotify()} so that read faults map
+ * pages read-only and the first write faults again.
+ */
+public interface VmOperations {
+  /** Plain page-cache behaviour for every hook. */
+  VmOperations DEFAULT = new VmOperations() {};
+
+  /**
+   * {@code ->fault}: choose the page for {@code vmf} ({@link VmFault#setPfn}). By default, the
+   * mapping's page cache ({@code filemap_fault}), or a fresh zeroed page for an anonymous VMA.
+   * Called with the mmap lock held for read and no ptl.
+   */
+  default VmFaultResult fault(VmFault vmf) {
+    AddressSpace mapping = vmf.vma().mapping();
+    PhysMem mem = vmf.vma().mm().machine().physMem();
+    vmf.setPfn(mapping != null ? mapping.findOrCreatePage(vmf.pgoff()) : mem.allocPage());
+    return VmFaultResult.OK;
+  }
+
+  /**
+   * {@code ->page_mkwrite}: a page-backed shared page is about to become writable. Called without
+   * the ptl; the caller rechecks the PTE afterwards. By default, allow it.
+   */
+  default VmFaultResult pageMkwrite(VmFault vmf) {
+    return VmFaultResult.OK;
+  }
+
+  /**
+   * {@code ->pfn_mkwrite}: a {@code VM_PFNMAP} or {@code VM_MIXEDMAP} page is about to become
+   * writable. Called without the ptl; the caller rechecks the PTE afterwards. By default, allow it.
+   */
+  default VmFaultResult pfnMkwrite(VmFault vmf) {
+    return VmFaultResult.OK;
+  }
+
+  /**
+   * {@code vma_wants_writenotify}: whether the mkwrite hooks must see the first write to each
+   * page. When true, read faults on a shared writable VMA map pages read-only. Default: false.
+   */
+  default boolean wantsWriteNotify() {
+    return false;
+  }
+}

@@ -1,0 +1,104 @@
+package dev.ptwalk.runtime.notifier;
+
+import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.runtime.trace.TraceEvent;
+
+/**
+ * Calls into every subscription of an mm.
+ *
+ * <p>Mirrors {@code mm/mmu_notifier.c} and the inline wrappers of {@code
+ * include/linux/mmu_notifier.h}. These are the calls a walker brackets its PTE changes with.
+ */
+public final class MmuNotifiers {
+  private MmuNotifiers() {}
+
+  /** {@code mmu_notifier_register}: subscribe {@code subscription} to {@code mm}. */
+  public static void register(MmuNotifier subscription, MmStruct mm) {
+    if (subscription == null) {
+      throw new NullPointerException("subscription");
+    }
+    if (mm.notifierSubscriptions().contains(subscription)) {
+      throw new IllegalArgumentException("already registered on mm " + mm.name());
+    }
+    mm.notifierSubscriptions().add(subscription);
+  }
+
+  /** {@code mmu_notifier_unregister}: call {@code ->release} and unsubscribe. */
+  public static void unregister(MmuNotifier subscription, MmStruct mm) {
+    if (mm.notifierSubscriptions().remove(subscription)) {
+      subscription.release(mm);
+    }
+  }
+
+  /**
+   * {@code mmu_notifier_invalidate_range_start}: mark the range blockable and tell every
+   * subscriber that PTEs in it are about to change.
+   */
+  public static void invalidateRangeStart(MmuNotifierRange range) {
+    range.setBlockable();
+    MmStruct mm = range.mm();
+    mm.machine().counters().countNotifierBracket();
+    mm.machine().trace().record(new TraceEvent.NotifierStart(
+        mm.name(), range.event().name(), range.start(), range.end()));
+    mm.machine().verifier().onInvalidateRangeStart(range);
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      sub.invalidateRangeStart(range);
+    }
+  }
+
+  /**
+   * {@code mmu_notifier_invalidate_range_end}: the PTE changes announced by the matching start are
+   * complete (and flushed); subscribers may map the range again.
+   */
+  public static void invalidateRangeEnd(MmuNotifierRange range) {
+    MmStruct mm = range.mm();
+    mm.machine().trace().record(new TraceEvent.NotifierEnd(
+        mm.name(), range.event().name(), range.start(), range.end()));
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      sub.invalidateRangeEnd(range);
+    }
+    mm.machine().verifier().onInvalidateRangeEnd(range);
+  }
+
+  /** {@code mmu_notifier_clear_flush_young}: true if any subscriber saw the range young. */
+  public static boolean clearFlushYoung(MmStruct mm, long start, long end) {
+    boolean young = false;
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      young |= sub.clearFlushYoung(mm, start, end);
+    }
+    return young;
+  }
+
+  /** {@code mmu_notifier_clear_young}: true if any subscriber saw the range young. */
+  public static boolean clearYoung(MmStruct mm, long start, long end) {
+    boolean young = false;
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      young |= sub.clearYoung(mm, start, end);
+    }
+    return young;
+  }
+
+  /** {@code mmu_notifier_test_young}: true if any subscriber sees {@code addr} young. */
+  public static boolean testYoung(MmStruct mm, long addr) {
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      if (sub.testYoung(mm, addr)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** {@code __mmu_notifier_release}, from {@code exit_mmap}: every subscriber's {@code ->release}. */
+  public static void release(MmStruct mm) {
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      sub.release(mm);
+    }
+  }
+
+  /** {@code mmu_notifier_arch_invalidate_secondary_tlbs}, called by TLB flushes. */
+  public static void archInvalidateSecondaryTlbs(MmStruct mm, long start, long end) {
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      sub.archInvalidateSecondaryTlbs(mm, start, end);
+    }
+  }
+}

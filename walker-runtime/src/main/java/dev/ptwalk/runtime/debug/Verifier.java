@@ -4,6 +4,7 @@ import dev.ptwalk.runtime.Pte;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.pgtable.PteTable;
+import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -277,11 +278,23 @@ public final class Verifier {
     throw new VerifierViolation(full);
   }
 
+  /**
+   * The walker to blame: the first caller whose class is not part of the runtime itself (judged
+   * by where the class was loaded from) nor of the JDK.
+   */
   private static Optional<String> walker() {
-    return StackWalker.getInstance().walk(frames -> frames
-        .filter(f -> !f.getClassName().startsWith("dev.ptwalk.runtime."))
+    return StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).walk(frames -> frames
+        .filter(f -> !fromRuntime(f.getDeclaringClass()))
+        .filter(f -> !f.getClassName().startsWith("java.") && !f.getClassName().startsWith("jdk."))
         .findFirst()
         .map(f -> f.getClassName() + "." + f.getMethodName()
             + (f.getLineNumber() > 0 ? ":" + f.getLineNumber() : "")));
+  }
+
+  private static boolean fromRuntime(Class<?> c) {
+    CodeSource mine = Verifier.class.getProtectionDomain().getCodeSource();
+    CodeSource theirs = c.getProtectionDomain().getCodeSource();
+    return mine == null ? c.getName().startsWith("dev.ptwalk.runtime.")
+        : theirs != null && mine.getLocation().equals(theirs.getLocation());
   }
 }

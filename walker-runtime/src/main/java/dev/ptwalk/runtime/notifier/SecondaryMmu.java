@@ -18,7 +18,8 @@ import java.util.TreeMap;
  * {@code invalidateRangeEnd} lowers it and bumps {@code mmu_invalidate_seq}. A secondary access
  * that misses faults the page in through the primary page tables (as {@code hva_to_pfn} does with
  * GUP), then installs the spte only if no invalidation ran meanwhile ({@code
- * mmu_invalidate_retry}). A write through it marks the primary PTE dirty, as {@code FOLL_WRITE}
+ * mmu_invalidate_retry}); while an invalidation is in progress a secondary access waits, as a
+ * vCPU keeps retrying its fault. A write through it marks the primary PTE dirty, as {@code FOLL_WRITE}
  * does. Its spte never outlives a bracket, so a walker that forgets the notifier leaves a stale
  * (writable) spte behind, which {@link #spte} shows.
  */
@@ -91,6 +92,7 @@ public final class SecondaryMmu implements MmuNotifier {
   public synchronized void invalidateRangeEnd(MmuNotifierRange range) {
     invalidateInProgress--;
     invalidateSeq++;
+    notifyAll();
   }
 
   @Override
@@ -127,29 +129,46 @@ public final class SecondaryMmu implements MmuNotifier {
   private long access(long addr, boolean write, long value) {
     long vpn = addr >>> Pgtable.PAGE_SHIFT;
     long offset = addr & ~Pgtable.PAGE_MASK;
-    for (int attempt = 0; attempt < 1000; attempt++) {
+    while (true) {
       long seq;
       synchronized (this) {
+        awaitNoInvalidation();
         Spte s = sptes.get(vpn);
         if (s != null && (!write || s.writable())) {
-          if (write) {
-            mm.machine().physMem().write(s.pfn(), offset, value);
-            return 0;
-          }
-          return mm.machine().physMem().read(s.pfn(), offset);
+          return touch(s, offset, write, value);
         }
         seq = invalidateSeq;
         faults++;
       }
       Spte fresh = faultIn(addr, write);
       synchronized (this) {
+        // mmu_invalidate_retry: an invalidation ran while we faulted; the pfn may be stale.
         if (invalidateInProgress == 0 && invalidateSeq == seq) {
           sptes.put(vpn, fresh);
+          return touch(fresh, offset, write, value);
         }
       }
     }
-    throw new IllegalStateException(name + ": access to 0x" + Long.toHexString(addr)
-        + " kept racing with invalidations");
+  }
+
+  private long touch(Spte s, long offset, boolean write, long value) {
+    if (write) {
+      mm.machine().physMem().write(s.pfn(), offset, value);
+      return 0;
+    }
+    return mm.machine().physMem().read(s.pfn(), offset);
+  }
+
+  /** A vCPU faulting during an invalidation retries until it ends; here it waits. */
+  private void awaitNoInvalidation() {
+    while (invalidateInProgress > 0) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(name + ": interrupted waiting for an invalidation", e);
+      }
+    }
   }
 
   /** {@code hva_to_pfn} through GUP: fault the primary PTE in, then read it under the ptl. */

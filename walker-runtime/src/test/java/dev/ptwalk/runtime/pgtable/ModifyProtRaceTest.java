@@ -1,0 +1,221 @@
+package dev.ptwalk.runtime.pgtable;
+
+import static dev.ptwalk.runtime.mm.VmFlags.VM_READ;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.cpu.Cpu;
+import dev.ptwalk.runtime.cpu.TlbFlush;
+import dev.ptwalk.runtime.mm.AddressSpace;
+import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.runtime.mm.Vma;
+import dev.ptwalk.runtime.notifier.MmuNotifierEvent;
+import dev.ptwalk.runtime.notifier.MmuNotifierRange;
+import dev.ptwalk.runtime.notifier.MmuNotifiers;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ptep_modify_prot_start/commit against simulated hardware setting A/D concurrently: the atomic
+ * get-and-clear makes a racing store fault and wait on the ptl, so its dirty bit is never lost
+ * (the bug CVE-2024-36943 fixed in PAGEMAP_SCAN).
+ */
+class ModifyProtRaceTest {
+  private static final long BASE = 0x7f00_0000_0000L;
+  private static final int MIN_ROUNDS = 50;
+
+  @Test
+  void storeRacingAModifyWaitsOnThePtlAndSetsDirtyAfterTheCommit() throws Exception {
+    Machine m = Machine.builder().cpus(2).verify(true).build();
+    MmStruct mm = m.newMm("A");
+    Vma vma = mm.mmap(m.newAddressSpace("f"), BASE, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
+    m.cpu(0).store(mm, BASE, 1);
+    PteTable pt = mm.pgd().pteOffset(BASE);
+    MmuNotifierRange range =
+        new MmuNotifierRange(MmuNotifierEvent.PROTECTION_PAGE, 0, mm, BASE, BASE + 4096);
+    MmuNotifiers.invalidateRangeStart(range);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    Thread writer = new Thread(() -> {
+      try {
+        m.cpu(1).store(mm, BASE, 2);
+      } catch (Throwable t) {
+        failure.set(t);
+      }
+    });
+    pt.ptl().lock();
+    long old;
+    try {
+      old = Pgtable.ptepModifyProtStart(vma, BASE, pt);
+      assertTrue(Pte.dirty(old));
+      assertEquals(0, pt.get(BASE), "the PTE is cleared while the change is in flight");
+      writer.start();
+      while (!pt.ptl().hasQueuedThreads()) {
+        Thread.onSpinWait(); // the store faulted and now waits for the ptl
+      }
+      Pgtable.ptepModifyProtCommit(vma, BASE, pt, old, Pte.mkclean(old));
+    } finally {
+      pt.ptl().unlock();
+    }
+    TlbFlush.flushTlbRange(vma, BASE, BASE + 4096);
+    MmuNotifiers.invalidateRangeEnd(range);
+    writer.join();
+    assertEquals(null, failure.get());
+    assertTrue(Pte.dirty(mm.followPte(BASE)), "the racing store set D after the commit");
+    assertEquals(2, m.cpu(0).load(mm, BASE));
+    m.assertQuiet();
+  }
+
+  @Test
+  void negativeControlAPlainReadThenStoreLosesTheDirtyBit() {
+    Machine m = Machine.builder().build();
+    MmStruct mm = m.newMm("A");
+    mm.mmap(m.newAddressSpace("f"), BASE, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
+    Cpu cpu = m.cpu(0);
+    cpu.load(mm, BASE); // writable, clean
+    PteTable pt = mm.pgd().pteOffset(BASE);
+    long seen = pt.get(BASE); // ptep_get first, as make_uffd_wp_pte did before the fix...
+    cpu.store(mm, BASE, 42); // ...hardware sets D in between...
+    assertTrue(Pte.dirty(pt.get(BASE)));
+    pt.ptl().lock();
+    try {
+      Pgtable.setPteAt(mm, BASE, pt, Pte.wrprotect(seen)); // ...and the store of the stale value
+    } finally {
+      pt.ptl().unlock();
+    }
+    assertFalse(Pte.dirty(mm.followPte(BASE)), "the write of 42 is no longer recorded anywhere");
+    assertEquals(42, cpu.load(mm, BASE));
+  }
+
+  @Test
+  void concurrentStoresAgainstACleanerLoseNoWrite() throws Exception {
+    assertEquals(-1, stress(true, 0), "the modify-prot cleaner lost a write");
+  }
+
+  @Test
+  void negativeControlThePlainReadThenStoreCleanerIsCaughtByTheStress() throws Exception {
+    int attempt = 0;
+    int lostAt = -1;
+    while (lostAt < 0 && attempt < 200) {
+      lostAt = stress(false, attempt++);
+    }
+    assertTrue(lostAt >= 0, "200 stress runs never caught the broken cleaner");
+  }
+
+  /**
+   * Writers store unique values to random pages while a cleaner cleans and captures every page
+   * it found dirty. Returns -1 when every page's final value was captured, else a page that
+   * lost its last write.
+   */
+  private static int stress(boolean modifyProt, int seed) throws Exception {
+    int writers = 3;
+    int pages = 8;
+    int storesPerWriter = 20_000;
+    Machine m = Machine.builder().cpus(writers).verify(true).build();
+    MmStruct mm = m.newMm("A");
+    AddressSpace file = m.newAddressSpace("f");
+    Vma vma = mm.mmap(file, BASE, pages, 0, VM_READ | VM_WRITE | VM_SHARED);
+    long[] captured = new long[pages];
+    AtomicBoolean done = new AtomicBoolean();
+    AtomicInteger rounds = new AtomicInteger();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    CountDownLatch go = new CountDownLatch(1);
+    Thread[] threads = new Thread[writers];
+    for (int w = 0; w < writers; w++) {
+      int id = w;
+      threads[w] = new Thread(() -> {
+        SplittableRandom rnd = new SplittableRandom(id + 31L * seed);
+        try {
+          go.await();
+          // Keep storing until the cleaner has run enough rounds to overlap with the writes.
+          for (int i = 1; i <= storesPerWriter || rounds.get() < MIN_ROUNDS; i++) {
+            m.cpu(id).store(mm, BASE + rnd.nextInt(pages) * 4096L, ((long) id << 40) | i);
+          }
+        } catch (Throwable t) {
+          failure.compareAndSet(null, t);
+        }
+      });
+      threads[w].start();
+    }
+    go.countDown();
+    while (!done.get()) {
+      done.set(allDead(threads));
+      cleanRound(mm, vma, file, captured, modifyProt);
+      rounds.incrementAndGet();
+    }
+    cleanRound(mm, vma, file, captured, modifyProt); // one more after the writers stopped
+    assertEquals(null, failure.get());
+    assertTrue(rounds.get() > MIN_ROUNDS);
+    m.assertQuiet();
+    for (int p = 0; p < pages; p++) {
+      if (m.physMem().read(file.findPage(p), 0) != captured[p]) {
+        return p;
+      }
+      assertFalse(Pte.dirty(mm.followPte(BASE + p * 4096L)));
+    }
+    return -1;
+  }
+
+  private static boolean allDead(Thread[] threads) {
+    for (Thread t : threads) {
+      if (t.isAlive()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * One clean of every page, as the generated clean walker does (or, for the negative control,
+   * with a plain read then store), then read the pages found dirty.
+   */
+  private static void cleanRound(
+      MmStruct mm, Vma vma, AddressSpace file, long[] captured, boolean modifyProt) {
+    int pages = captured.length;
+    boolean[] dirty = new boolean[pages];
+    MmuNotifierRange range = new MmuNotifierRange(
+        MmuNotifierEvent.PROTECTION_PAGE, 0, mm, vma.start(), vma.end());
+    MmuNotifiers.invalidateRangeStart(range);
+    mm.incTlbFlushPending();
+    try {
+      PteTable pt = mm.pgd().pteOffset(vma.start());
+      if (pt == null) {
+        return; // no store has faulted the table in yet
+      }
+      pt.ptl().lock();
+      try {
+        for (int p = 0; p < pages; p++) {
+          long addr = vma.start() + p * 4096L;
+          long seen = pt.get(addr);
+          if (Pte.dirty(seen) && modifyProt) {
+            long old = Pgtable.ptepModifyProtStart(vma, addr, pt);
+            Pgtable.ptepModifyProtCommit(vma, addr, pt, old, Pte.mkclean(old));
+            dirty[p] = Pte.dirty(old);
+          } else if (Pte.present(seen) && !modifyProt) {
+            Pgtable.setPteAt(mm, addr, pt, Pte.mkclean(seen)); // the CVE-2024-36943 shape
+            dirty[p] = Pte.dirty(seen);
+          }
+        }
+      } finally {
+        pt.ptl().unlock();
+      }
+      TlbFlush.flushTlbRange(vma, vma.start(), vma.end());
+    } finally {
+      MmuNotifiers.invalidateRangeEnd(range);
+      mm.decTlbFlushPending();
+    }
+    for (int p = 0; p < pages; p++) {
+      if (dirty[p]) {
+        captured[p] = mm.machine().physMem().read(file.findPage(p), 0);
+      }
+    }
+  }
+}

@@ -1,0 +1,148 @@
+package dev.ptwalk.processor;
+
+import com.google.auto.service.AutoService;
+import com.palantir.javapoet.JavaFile;
+import com.sun.source.util.Trees;
+import dev.ptwalk.processor.checks.LocalCallbackScanner;
+import dev.ptwalk.processor.model.WalkersSpec;
+import dev.ptwalk.processor.validation.CallbackValidator;
+import dev.ptwalk.processor.validation.Diagnostics;
+import dev.ptwalk.processor.validation.Message;
+import dev.ptwalk.processor.writing.WalkersWriter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import javax.annotation.processing.AbstractProcessor;
+import javax.annotation.processing.ProcessingEnvironment;
+import javax.annotation.processing.Processor;
+import javax.annotation.processing.RoundEnvironment;
+import javax.lang.model.SourceVersion;
+import javax.lang.model.element.Element;
+import javax.lang.model.element.ElementKind;
+import javax.lang.model.element.ExecutableElement;
+import javax.lang.model.element.TypeElement;
+import javax.tools.Diagnostic;
+
+/**
+ * Generates range walkers from {@code @PteCallback} methods.
+ *
+ * <p>Per class holding callbacks: {@linkplain CallbackValidator validate} them all (every error is
+ * reported, positioned, in one build), then, if there was none, {@linkplain WalkersWriter write}
+ * one {@code *Walkers} class whose single originating element is that class. The processor never
+ * claims the annotation and never lets an exception escape into the compiler: an internal failure
+ * becomes one error naming the class.
+ */
+@AutoService(Processor.class)
+public final class PteCallbackProcessor extends AbstractProcessor {
+  private Diagnostics diagnostics;
+  private CallbackValidator validator;
+  private final WalkersWriter writer = new WalkersWriter();
+  private LocalCallbackScanner localScanner;
+
+  /** Instantiated by the compiler through {@link java.util.ServiceLoader}. */
+  public PteCallbackProcessor() {}
+
+  @Override
+  public synchronized void init(ProcessingEnvironment env) {
+    super.init(env);
+    diagnostics = new Diagnostics(env.getMessager());
+    validator = new CallbackValidator(env.getElementUtils(), env.getTypeUtils(), diagnostics);
+    localScanner = trees(env).map(LocalCallbackScanner::new).orElse(null);
+  }
+
+  /**
+   * Every annotation: javac only calls processors for annotations it finds on members, and an
+   * {@code @PteCallback} in a local or anonymous class is on no member, so a processor asking for
+   * just {@code @PteCallback} would never see (nor report) one. Claiming nothing, it costs other
+   * processors nothing.
+   */
+  @Override
+  public Set<String> getSupportedAnnotationTypes() {
+    return Set.of("*");
+  }
+
+  @Override
+  public SourceVersion getSupportedSourceVersion() {
+    return SourceVersion.latestSupported();
+  }
+
+  @Override
+  public boolean process(Set<? extends TypeElement> annotations, RoundEnvironment round) {
+    try {
+      if (localScanner != null) {
+        localScanner.scan(round.getRootElements());
+      }
+      TypeElement annotation =
+          processingEnv.getElementUtils().getTypeElement(CallbackValidator.PTE_CALLBACK);
+      if (annotation == null) {
+        return false;
+      }
+      for (Map.Entry<TypeElement, List<ExecutableElement>> e : byClass(round, annotation)) {
+        processClass(e.getKey(), e.getValue());
+      }
+    } catch (RuntimeException | LinkageError e) {
+      processingEnv.getMessager().printMessage(Diagnostic.Kind.ERROR,
+          Message.INTERNAL_ERROR.format("this round", trace(e)));
+    }
+    return false; // never claim: other processors may want @PteCallback too
+  }
+
+  private void processClass(TypeElement owner, List<ExecutableElement> methods) {
+    try {
+      Optional<WalkersSpec> spec = validator.validate(owner, methods);
+      if (spec.isEmpty()) {
+        return;
+      }
+      JavaFile file = writer.write(spec.get(), owner);
+      try {
+        file.writeTo(processingEnv.getFiler());
+      } catch (IOException e) {
+        diagnostics.error(owner, Message.GENERATED_CLASS_EXISTS,
+            spec.get().generatedQualifiedName(), e.getMessage());
+      }
+    } catch (RuntimeException | LinkageError e) {
+      diagnostics.error(owner, Message.INTERNAL_ERROR, owner.getQualifiedName(), trace(e));
+    }
+  }
+
+  /** Annotated methods grouped by class, classes by name, methods in source order. */
+  private static Iterable<Map.Entry<TypeElement, List<ExecutableElement>>> byClass(
+      RoundEnvironment round, TypeElement annotation) {
+    Map<String, Map.Entry<TypeElement, List<ExecutableElement>>> groups = new TreeMap<>();
+    for (Element e : round.getElementsAnnotatedWith(annotation)) {
+      if (e.getKind() != ElementKind.METHOD) {
+        continue;
+      }
+      TypeElement owner = (TypeElement) e.getEnclosingElement();
+      groups.computeIfAbsent(owner.getQualifiedName().toString(),
+          k -> Map.entry(owner, new ArrayList<>())).getValue().add((ExecutableElement) e);
+    }
+    for (Map.Entry<TypeElement, List<ExecutableElement>> g : groups.values()) {
+      List<? extends Element> order = g.getKey().getEnclosedElements();
+      g.getValue().sort(Comparator.comparingInt(order::indexOf));
+    }
+    return groups.values();
+  }
+
+  /** {@link Trees} when the compiler is javac (directly, not behind a wrapper), else empty. */
+  private static Optional<Trees> trees(ProcessingEnvironment env) {
+    try {
+      return Optional.of(Trees.instance(env));
+    } catch (IllegalArgumentException | LinkageError e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String trace(Throwable t) {
+    StringWriter out = new StringWriter();
+    t.printStackTrace(new PrintWriter(out));
+    return out.toString();
+  }
+}

@@ -1,0 +1,235 @@
+package dev.ptwalk.processor.validation;
+
+import dev.ptwalk.processor.model.CallbackShape;
+import dev.ptwalk.processor.model.CallbackSpec;
+import dev.ptwalk.processor.model.WalkerKind;
+import dev.ptwalk.processor.model.WalkersSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import javax.lang.model.SourceVersion;
+import javax.lang.model.element.AnnotationMirror;
+import javax.lang.model.element.AnnotationValue;
+import javax.lang.model.element.Element;
+import javax.lang.model.element.ElementKind;
+import javax.lang.model.element.ExecutableElement;
+import javax.lang.model.element.Modifier;
+import javax.lang.model.element.NestingKind;
+import javax.lang.model.element.PackageElement;
+import javax.lang.model.element.TypeElement;
+import javax.lang.model.element.VariableElement;
+import javax.lang.model.type.DeclaredType;
+import javax.lang.model.type.TypeKind;
+import javax.lang.model.type.TypeMirror;
+import javax.lang.model.util.Elements;
+import javax.lang.model.util.Types;
+
+/**
+ * Turns the {@code @PteCallback} methods of one class into a {@link WalkersSpec}, or reports
+ * every problem with them (positioned on the method or the offending annotation value) and
+ * returns empty. Nothing past this class sees a {@code javax.lang.model} type.
+ */
+public final class CallbackValidator {
+  /** The annotation's qualified name; the processor never loads the class itself. */
+  public static final String PTE_CALLBACK = "dev.ptwalk.annotations.PteCallback";
+  /** The runtime's VMA type, the optional third callback parameter. */
+  public static final String VMA = "dev.ptwalk.runtime.mm.Vma";
+  /** A runtime type the generated code needs; its absence means no walker-runtime. */
+  public static final String RUNTIME_PROBE = "dev.ptwalk.runtime.mm.AddressSpace";
+
+  private final Elements elements;
+  private final Types types;
+  private final Diagnostics diagnostics;
+
+  /** A validator reporting through {@code diagnostics}. */
+  public CallbackValidator(Elements elements, Types types, Diagnostics diagnostics) {
+    this.elements = elements;
+    this.types = types;
+    this.diagnostics = diagnostics;
+  }
+
+  /** Validate the callbacks {@code methods} of {@code owner}, given in source order. */
+  public Optional<WalkersSpec> validate(TypeElement owner, List<ExecutableElement> methods) {
+    int errorsBefore = diagnostics.errorCount();
+    String packageName = packageOf(owner).getQualifiedName().toString();
+    List<String> simpleNames = simpleNames(owner);
+    String generated = String.join("_", simpleNames) + "Walkers";
+    if (elements.getTypeElement(RUNTIME_PROBE) == null) {
+      diagnostics.error(owner, Message.RUNTIME_MISSING, owner.getQualifiedName(), RUNTIME_PROBE);
+    }
+    List<CallbackSpec> specs = new ArrayList<>();
+    Map<String, ExecutableElement> byWalker = new LinkedHashMap<>();
+    for (ExecutableElement method : methods) {
+      checkOwner(owner, method, generated, packageName);
+      CallbackSpec spec = validateMethod(owner, method, generated);
+      if (spec == null) {
+        continue;
+      }
+      ExecutableElement first = byWalker.putIfAbsent(spec.walkerName(), method);
+      if (first != null) {
+        diagnostics.error(method, Message.DUPLICATE_WALKER_NAME, method.getSimpleName(),
+            generated, spec.walkerName(), first.getSimpleName());
+        continue;
+      }
+      specs.add(spec);
+    }
+    if (diagnostics.errorCount() > errorsBefore) {
+      return Optional.empty();
+    }
+    return Optional.of(new WalkersSpec(packageName, simpleNames, specs));
+  }
+
+  private void checkOwner(TypeElement owner, ExecutableElement method, String generated,
+      String packageName) {
+    Object name = method.getSimpleName();
+    if (owner.getKind().isInterface()) {
+      diagnostics.error(method, Message.CALLBACK_IN_INTERFACE, name, owner.getQualifiedName());
+    }
+    NestingKind nesting = owner.getNestingKind();
+    if (nesting == NestingKind.LOCAL) {
+      diagnostics.error(method, Message.CALLBACK_IN_LOCAL_CLASS, name, owner.getSimpleName());
+    } else if (nesting == NestingKind.ANONYMOUS) {
+      diagnostics.error(method, Message.CALLBACK_IN_ANONYMOUS_CLASS, name);
+    } else if (nesting == NestingKind.MEMBER && owner.getKind() == ElementKind.CLASS
+        && !owner.getModifiers().contains(Modifier.STATIC)) {
+      diagnostics.error(method, Message.CALLBACK_IN_INNER_CLASS, name, owner.getQualifiedName());
+    }
+    for (Element e = owner; e instanceof TypeElement; e = e.getEnclosingElement()) {
+      if (e.getModifiers().contains(Modifier.PRIVATE)) {
+        TypeElement t = (TypeElement) e;
+        diagnostics.error(method, Message.CLASS_NOT_ACCESSIBLE, name, t.getQualifiedName(),
+            generated, packageName.isEmpty() ? "(unnamed)" : packageName, t.getSimpleName());
+        break;
+      }
+    }
+  }
+
+  /** The spec of one callback, or null after reporting its problems. */
+  private CallbackSpec validateMethod(TypeElement owner, ExecutableElement method,
+      String generated) {
+    int errorsBefore = diagnostics.errorCount();
+    Object name = method.getSimpleName();
+    if (!method.getModifiers().contains(Modifier.STATIC)) {
+      diagnostics.error(method, Message.CALLBACK_NOT_STATIC, name);
+    }
+    if (method.getModifiers().contains(Modifier.PRIVATE)) {
+      diagnostics.error(method, Message.CALLBACK_PRIVATE, name, generated, owner.getSimpleName());
+    }
+    if (!method.getTypeParameters().isEmpty()) {
+      diagnostics.error(method, Message.CALLBACK_GENERIC, name, method.getTypeParameters().stream()
+          .map(Object::toString).collect(Collectors.joining(", ")));
+    }
+    if (method.getReturnType().getKind() != TypeKind.LONG) {
+      diagnostics.error(method, Message.CALLBACK_BAD_RETURN, name, method.getReturnType());
+    }
+    CallbackShape shape = shape(method);
+    if (shape == null) {
+      diagnostics.error(method, Message.CALLBACK_BAD_PARAMETERS, name, method.getParameters()
+          .stream().map(p -> p.asType().toString()).collect(Collectors.joining(", ")));
+    }
+    for (TypeMirror thrown : method.getThrownTypes()) {
+      if (isChecked(thrown)) {
+        diagnostics.error(method, Message.CALLBACK_THROWS_CHECKED, name, thrown);
+      }
+    }
+
+    AnnotationMirror annotation = annotationOf(method);
+    Map<? extends ExecutableElement, ? extends AnnotationValue> explicit =
+        annotation.getElementValues();
+    Map<? extends ExecutableElement, ? extends AnnotationValue> values =
+        elements.getElementValuesWithDefaults(annotation);
+    String kindName = ((VariableElement) value(values, "value").getValue()).getSimpleName()
+        .toString();
+    WalkerKind kind = WalkerKind.fromConstant(kindName);
+    if (kind == null) {
+      diagnostics.error(method, annotation, value(explicit, "value"), Message.INTERNAL_ERROR,
+          method, "this processor does not know PteCallback.Kind." + kindName
+              + "; use a walker-processor of the same version as walker-annotations");
+      return null;
+    }
+    boolean bitmap = (Boolean) value(values, "bitmap").getValue();
+    if (bitmap && !kind.supportsBitmap()) {
+      diagnostics.error(method, annotation, value(explicit, "bitmap"), Message.BITMAP_UNSUPPORTED,
+          kind);
+    }
+    String walkerName = (String) value(values, "name").getValue();
+    if (walkerName.isEmpty()) {
+      walkerName = CallbackSpec.defaultWalkerName(name.toString());
+    } else if (!SourceVersion.isIdentifier(walkerName) || SourceVersion.isKeyword(walkerName)) {
+      String why = SourceVersion.isKeyword(walkerName) ? " (it is a Java keyword)" : "";
+      diagnostics.error(method, annotation, value(explicit, "name"), Message.BAD_WALKER_NAME,
+          walkerName, why, CallbackSpec.defaultWalkerName(name.toString()));
+    }
+    if (diagnostics.errorCount() > errorsBefore) {
+      return null;
+    }
+    return new CallbackSpec(name.toString(), shape, kind, bitmap, walkerName);
+  }
+
+  private CallbackShape shape(ExecutableElement method) {
+    List<? extends VariableElement> params = method.getParameters();
+    int n = params.size();
+    if (n < 1 || n > 3) {
+      return null;
+    }
+    for (int i = 0; i < Math.min(n, 2); i++) {
+      if (params.get(i).asType().getKind() != TypeKind.LONG) {
+        return null;
+      }
+    }
+    if (n == 3 && !isVma(params.get(2).asType())) {
+      return null;
+    }
+    return CallbackShape.values()[n - 1];
+  }
+
+  private static boolean isVma(TypeMirror type) {
+    return type.getKind() == TypeKind.DECLARED
+        && ((TypeElement) ((DeclaredType) type).asElement()).getQualifiedName().contentEquals(VMA);
+  }
+
+  private boolean isChecked(TypeMirror thrown) {
+    TypeElement runtime = elements.getTypeElement("java.lang.RuntimeException");
+    TypeElement error = elements.getTypeElement("java.lang.Error");
+    return !types.isSubtype(thrown, runtime.asType()) && !types.isSubtype(thrown, error.asType());
+  }
+
+  /** The {@code @PteCallback} mirror on {@code method}; it is there, we were handed it for it. */
+  private static AnnotationMirror annotationOf(ExecutableElement method) {
+    for (AnnotationMirror m : method.getAnnotationMirrors()) {
+      if (((TypeElement) m.getAnnotationType().asElement()).getQualifiedName()
+          .contentEquals(PTE_CALLBACK)) {
+        return m;
+      }
+    }
+    throw new IllegalStateException(method + " has no @" + PTE_CALLBACK);
+  }
+
+  private static AnnotationValue value(
+      Map<? extends ExecutableElement, ? extends AnnotationValue> values, String name) {
+    for (Map.Entry<? extends ExecutableElement, ? extends AnnotationValue> e : values.entrySet()) {
+      if (e.getKey().getSimpleName().contentEquals(name)) {
+        return e.getValue();
+      }
+    }
+    return null;
+  }
+
+  private static PackageElement packageOf(Element e) {
+    while (!(e instanceof PackageElement)) {
+      e = e.getEnclosingElement();
+    }
+    return (PackageElement) e;
+  }
+
+  private static List<String> simpleNames(TypeElement owner) {
+    List<String> names = new ArrayList<>();
+    for (Element e = owner; e instanceof TypeElement; e = e.getEnclosingElement()) {
+      names.add(0, e.getSimpleName().toString());
+    }
+    return names;
+  }
+}

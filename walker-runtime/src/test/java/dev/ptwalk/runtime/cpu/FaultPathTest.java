@@ -254,6 +254,26 @@ class FaultPathTest {
   }
 
   @Test
+  void hugeLeafFaultsAreSpuriousWhenAllowedAndSigbusOtherwise() {
+    Vma v = mm.mmap(file, 0x4000_0000L, 1024, 0, VM_READ | VM_WRITE | VM_SHARED);
+    long pfn = machine.physMem().allocPage();
+    long leaf = Pte.pfnPte(pfn, Pte.PRESENT | Pte.USER); // read-only huge PMD leaf
+    mm.pgd().setHugeLeaf(v.start(), dev.ptwalk.runtime.pgtable.Pgtable.PMD_SHIFT, leaf);
+    mm.mmapReadLock();
+    try {
+      assertEquals(VmFaultResult.OK, Memory.handleMmFault(v, v.start(), false));
+      assertEquals(VmFaultResult.SIGBUS, Memory.handleMmFault(v, v.start(), true));
+    } finally {
+      mm.mmapReadUnlock();
+    }
+    assertEquals(List.of("huge_spurious:OK", "huge_fault:SIGBUS"), faultPaths());
+    assertEquals(1, machine.counters().warnings(), "huge write faults are not modelled: warned");
+    assertEquals(0, cpu0.load(mm, v.start()), "a load through the huge leaf works");
+    assertEquals(SignalException.Signal.SIGBUS,
+        assertThrows(SignalException.class, () -> cpu0.store(mm, v.start(), 1)).signal());
+  }
+
+  @Test
   void tlbEvictsLeastRecentlyUsed() {
     Machine small = Machine.builder().tlbEntries(2).build();
     MmStruct m = small.newMm("A");

@@ -82,6 +82,20 @@ class MmapTest {
   }
 
   @Test
+  void fiveLevelPagingMapsUpTo56Bits() {
+    Machine five = Machine.builder().pagingMode(dev.ptwalk.runtime.pgtable.PagingMode.FIVE_LEVEL)
+        .build();
+    MmStruct m = five.newMm("A");
+    Vma high = m.mmap(null, 1L << 52, 1, 0, VM_READ | VM_WRITE);
+    five.cpu(0).store(m, high.start(), 5);
+    assertEquals(5, five.cpu(0).load(m, high.start()));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> m.mmap(null, 1L << 56, 1, 0, VM_READ));
+    assertTrue(e.getMessage().contains("56-bit user address limit"), e.getMessage());
+    assertEquals(List.of(high), m.vmas());
+  }
+
+  @Test
   void vmaHelpersRejectAddressesOutside() {
     Vma v = a.mmap(buf, 0x10_0000L, 4, 10, VM_READ);
     assertThrows(IllegalArgumentException.class, () -> v.pgoffOf(0x10_4000L));

@@ -17,6 +17,8 @@ import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.notifier.MmuNotifierEvent;
 import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
+import dev.ptwalk.runtime.trace.TraceEvent;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,10 +37,11 @@ class ModifyProtRaceTest {
 
   @Test
   void storeRacingAModifyWaitsOnThePtlAndSetsDirtyAfterTheCommit() throws Exception {
-    Machine m = Machine.builder().cpus(2).verify(true).build();
+    Machine m = Machine.builder().cpus(2).verify(true).trace(true).build();
     MmStruct mm = m.newMm("A");
     Vma vma = mm.mmap(m.newAddressSpace("f"), BASE, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
     m.cpu(0).store(mm, BASE, 1);
+    m.trace().clear();
     PteTable pt = mm.pgd().pteOffset(BASE);
     MmuNotifierRange range =
         new MmuNotifierRange(MmuNotifierEvent.PROTECTION_PAGE, 0, mm, BASE, BASE + 4096);
@@ -70,6 +73,10 @@ class ModifyProtRaceTest {
     writer.join();
     assertEquals(null, failure.get());
     assertTrue(Pte.dirty(mm.followPte(BASE)), "the racing store set D after the commit");
+    // The store saw a none PTE, faulted, waited for the ptl, then found the PTE present again:
+    // the fault path backs off ("raced") and the retried access sets D in hardware.
+    assertEquals(List.of(new TraceEvent.Fault("A", BASE, true, "do_shared_fault", "raced")),
+        m.trace().events(TraceEvent.Fault.class));
     assertEquals(2, m.cpu(0).load(mm, BASE));
     m.assertQuiet();
   }

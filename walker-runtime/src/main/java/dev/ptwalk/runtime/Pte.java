@@ -1,5 +1,8 @@
 package dev.ptwalk.runtime;
 
+import dev.ptwalk.runtime.check.PteQuery;
+import dev.ptwalk.runtime.check.PteTransform;
+
 /**
  * x86-64 page-table entry bits and the kernel's {@code pte_*} helpers, on a plain {@code long}.
  *
@@ -70,6 +73,7 @@ public final class Pte {
   private Pte() {}
 
   /** {@code pfn_pte(pfn, prot)}: a PTE for {@code pfn} with the protection bits {@code prot}. */
+  @PteTransform(changesPfn = true)
   public static long pfnPte(long pfn, long prot) {
     if (pfn < 0 || pfn > MAX_PFN) {
       throw new IllegalArgumentException(
@@ -83,111 +87,133 @@ public final class Pte {
   }
 
   /** {@code pte_none}: the entry is entirely zero. */
+  @PteQuery
   public static boolean none(long pte) {
     return pte == 0;
   }
 
   /** {@code pte_present}. */
+  @PteQuery
   public static boolean present(long pte) {
     return (pte & PRESENT) != 0;
   }
 
   /** {@code pte_write}. */
+  @PteQuery
   public static boolean write(long pte) {
     return (pte & RW) != 0;
   }
 
   /** {@code pte_dirty}. */
+  @PteQuery
   public static boolean dirty(long pte) {
     return (pte & DIRTY) != 0;
   }
 
   /** {@code pte_young}: the accessed bit. */
+  @PteQuery
   public static boolean young(long pte) {
     return (pte & ACCESSED) != 0;
   }
 
   /** {@code pte_soft_dirty}. */
+  @PteQuery
   public static boolean softDirty(long pte) {
     return (pte & SOFT_DIRTY) != 0;
   }
 
   /** {@code pte_uffd_wp}. */
+  @PteQuery
   public static boolean uffdWp(long pte) {
     return (pte & UFFD_WP) != 0;
   }
 
   /** {@code pte_huge}: the PSE bit, set on PMD and PUD leaves. */
+  @PteQuery
   public static boolean huge(long pte) {
     return (pte & PSE) != 0;
   }
 
   /** {@code pte_user}. */
+  @PteQuery
   public static boolean user(long pte) {
     return (pte & USER) != 0;
   }
 
   /** {@code pte_pfn}. */
+  @PteQuery
   public static long pfn(long pte) {
     return (pte & PFN_MASK) >>> 12;
   }
 
   /** {@code pte_flags}: everything but the pfn. */
+  @PteQuery
   public static long flags(long pte) {
     return pte & ~PFN_MASK;
   }
 
   /** {@code pte_wrprotect}: clear RW. */
+  @PteTransform(clears = "RW")
   public static long wrprotect(long pte) {
     return pte & ~RW;
   }
 
   /** {@code pte_mkwrite}: set RW. */
+  @PteTransform(sets = "RW")
   public static long mkwrite(long pte) {
     return pte | RW;
   }
 
   /** {@code pte_mkclean}: clear the dirty bit. */
+  @PteTransform(clears = "DIRTY")
   public static long mkclean(long pte) {
     return pte & ~DIRTY;
   }
 
   /** {@code pte_mkdirty}: set the dirty bit (and soft-dirty, as x86 does). */
+  @PteTransform(sets = {"DIRTY", "SOFT_DIRTY"})
   public static long mkdirty(long pte) {
     return pte | DIRTY | SOFT_DIRTY;
   }
 
   /** {@code pte_mkold}: clear the accessed bit. */
+  @PteTransform(clears = "ACCESSED")
   public static long mkold(long pte) {
     return pte & ~ACCESSED;
   }
 
   /** {@code pte_mkyoung}: set the accessed bit. */
+  @PteTransform(sets = "ACCESSED")
   public static long mkyoung(long pte) {
     return pte | ACCESSED;
   }
 
   /** {@code pte_mksoft_dirty}. */
+  @PteTransform(sets = "SOFT_DIRTY")
   public static long mksoftDirty(long pte) {
     return pte | SOFT_DIRTY;
   }
 
   /** {@code pte_clear_soft_dirty}. */
+  @PteTransform(clears = "SOFT_DIRTY")
   public static long clearSoftDirty(long pte) {
     return pte & ~SOFT_DIRTY;
   }
 
   /** {@code pte_mkuffd_wp}: mark uffd write-protected, which also drops RW. */
+  @PteTransform(sets = "UFFD_WP", clears = "RW")
   public static long mkuffdWp(long pte) {
     return wrprotect(pte | UFFD_WP);
   }
 
   /** {@code pte_clear_uffd_wp}. */
+  @PteTransform(clears = "UFFD_WP")
   public static long clearUffdWp(long pte) {
     return pte & ~UFFD_WP;
   }
 
   /** {@code pte_mkhuge}: set PSE. */
+  @PteTransform(sets = "PSE")
   public static long mkhuge(long pte) {
     return pte | PSE;
   }
@@ -198,6 +224,7 @@ public final class Pte {
    * Such a change needs an mmu_notifier bracket and a TLB flush before the bracket ends; clearing
    * only the accessed bit does not (the kernel's {@code ptep_test_and_clear_young} flushes nothing).
    */
+  @PteQuery
   public static boolean moreRestrictive(long oldPte, long newPte) {
     if (!present(oldPte)) {
       return false;
@@ -218,6 +245,7 @@ public final class Pte {
    * A short human-readable form, as a kernel engineer would read a PTE dump: {@code
    * pfn=0x1234 P RW U A D} (absent bits omitted), or {@code none}.
    */
+  @PteQuery
   public static String toString(long pte) {
     if (none(pte)) {
       return "none";

@@ -1,5 +1,6 @@
 package dev.ptwalk.runtime.cpu;
 
+import dev.ptwalk.runtime.check.FlushesCache;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.trace.TraceEvent;
 
@@ -14,6 +15,7 @@ public final class CacheFlush {
   private CacheFlush() {}
 
   /** {@code flush_cache_range}: nothing to do on x86; recorded. */
+  @FlushesCache
   public static void flushCacheRange(Vma vma, long start, long end) {
     if (start >= end) {
       throw new IllegalArgumentException("flushCacheRange needs start < end, got [0x"

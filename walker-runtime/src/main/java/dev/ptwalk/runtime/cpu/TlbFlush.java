@@ -1,6 +1,7 @@
 package dev.ptwalk.runtime.cpu;
 
 import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.check.FlushesTlb;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
@@ -19,6 +20,7 @@ public final class TlbFlush {
   private TlbFlush() {}
 
   /** {@code flush_tlb_range}: drop every CPU's entries of {@code vma}'s mm in {@code [start, end)}. */
+  @FlushesTlb
   public static void flushTlbRange(Vma vma, long start, long end) {
     if ((start & ~Pgtable.PAGE_MASK) != 0 || (end & ~Pgtable.PAGE_MASK) != 0 || start >= end) {
       throw new IllegalArgumentException(
@@ -38,12 +40,14 @@ public final class TlbFlush {
   }
 
   /** {@code flush_tlb_page}: {@link #flushTlbRange} over the one page at {@code addr}. */
+  @FlushesTlb
   public static void flushTlbPage(Vma vma, long addr) {
     long page = addr & Pgtable.PAGE_MASK;
     flushTlbRange(vma, page, page + Pgtable.PAGE_SIZE);
   }
 
   /** {@code flush_tlb_mm}: drop every CPU's entries of {@code mm}. */
+  @FlushesTlb
   public static void flushTlbMm(MmStruct mm) {
     Machine machine = mm.machine();
     long dropped = 0;

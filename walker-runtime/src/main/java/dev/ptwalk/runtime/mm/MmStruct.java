@@ -1,6 +1,9 @@
 package dev.ptwalk.runtime.mm;
 
 import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.check.NeverThrows;
+import dev.ptwalk.runtime.check.TlbFlushPendingDec;
+import dev.ptwalk.runtime.check.TlbFlushPendingInc;
 import dev.ptwalk.runtime.notifier.MmuNotifier;
 import dev.ptwalk.runtime.pgtable.Pgd;
 import dev.ptwalk.runtime.pgtable.Pgtable;
@@ -39,21 +42,25 @@ public final class MmStruct {
   }
 
   /** The machine this mm runs on. */
+  @NeverThrows
   public Machine machine() {
     return machine;
   }
 
   /** The name given at creation. */
+  @NeverThrows
   public String name() {
     return name;
   }
 
   /** A small number unique on the machine (an ASID, in effect). */
+  @NeverThrows
   public int id() {
     return id;
   }
 
   /** {@code mm->pgd}: the page-table radix. */
+  @NeverThrows
   public Pgd pgd() {
     return pgd;
   }
@@ -83,6 +90,7 @@ public final class MmStruct {
   }
 
   /** {@code atomic_read(&mm->tlb_flush_pending)}. */
+  @NeverThrows
   public int tlbFlushPending() {
     return tlbFlushPending.get();
   }
@@ -91,12 +99,14 @@ public final class MmStruct {
    * {@code inc_tlb_flush_pending}: announce that PTEs of this mm are being changed and their TLB
    * flush is not done yet, so that a concurrent batch can see it is nested.
    */
+  @TlbFlushPendingInc
   public void incTlbFlushPending() {
     int v = tlbFlushPending.incrementAndGet();
     machine.verifier().onTlbFlushPending(this, +1, v);
   }
 
   /** {@code dec_tlb_flush_pending}: the flush announced by {@link #incTlbFlushPending} is done. */
+  @TlbFlushPendingDec
   public void decTlbFlushPending() {
     int v = tlbFlushPending.decrementAndGet();
     machine.verifier().onTlbFlushPending(this, -1, v);
@@ -107,6 +117,7 @@ public final class MmStruct {
    * have skipped PTEs another one changed and must flush its whole range, not just what it
    * changed.
    */
+  @NeverThrows
   public boolean mmTlbFlushNested() {
     return tlbFlushPending.get() > 1;
   }

@@ -1,5 +1,6 @@
 package dev.ptwalk.runtime.mm;
 
+import dev.ptwalk.runtime.check.NeverThrows;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 
 /**
@@ -30,41 +31,49 @@ public final class Vma {
   }
 
   /** {@code vma->vm_mm}. */
+  @NeverThrows
   public MmStruct mm() {
     return mm;
   }
 
   /** {@code vma->vm_start}. */
+  @NeverThrows
   public long start() {
     return start;
   }
 
   /** {@code vma->vm_end}: one past the last byte. */
+  @NeverThrows
   public long end() {
     return end;
   }
 
   /** {@code vma->vm_pgoff}: file page mapped at {@link #start()}. */
+  @NeverThrows
   public long pgoff() {
     return pgoff;
   }
 
   /** {@code vma_pages}. */
+  @NeverThrows
   public long pages() {
     return (end - start) >>> Pgtable.PAGE_SHIFT;
   }
 
   /** {@code vma_last_pgoff}: file page mapped at the last page of the VMA. */
+  @NeverThrows
   public long lastPgoff() {
     return pgoff + pages() - 1;
   }
 
   /** {@code READ_ONCE(vma->vm_flags)}. */
+  @NeverThrows
   public long flags() {
     return flags;
   }
 
   /** Whether every bit of {@code mask} is set in the flags. */
+  @NeverThrows
   public boolean hasFlags(long mask) {
     return (flags & mask) == mask;
   }
@@ -82,16 +91,19 @@ public final class Vma {
   }
 
   /** {@code vma->vm_file->f_mapping}, or null for an anonymous VMA. */
+  @NeverThrows
   public AddressSpace mapping() {
     return mapping;
   }
 
   /** {@code vma->vm_ops}. */
+  @NeverThrows
   public VmOperations ops() {
     return ops;
   }
 
   /** Whether {@code addr} lies in {@code [start, end)}. */
+  @NeverThrows
   public boolean contains(long addr) {
     return addr >= start && addr < end;
   }

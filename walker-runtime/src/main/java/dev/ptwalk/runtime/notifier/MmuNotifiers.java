@@ -1,5 +1,7 @@
 package dev.ptwalk.runtime.notifier;
 
+import dev.ptwalk.runtime.check.InvalidateRangeEnd;
+import dev.ptwalk.runtime.check.InvalidateRangeStart;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.trace.TraceEvent;
 
@@ -34,6 +36,7 @@ public final class MmuNotifiers {
    * {@code mmu_notifier_invalidate_range_start}: mark the range blockable and tell every
    * subscriber that PTEs in it are about to change.
    */
+  @InvalidateRangeStart
   public static void invalidateRangeStart(MmuNotifierRange range) {
     range.setBlockable();
     MmStruct mm = range.mm();
@@ -50,6 +53,7 @@ public final class MmuNotifiers {
    * {@code mmu_notifier_invalidate_range_end}: the PTE changes announced by the matching start are
    * complete (and flushed); subscribers may map the range again.
    */
+  @InvalidateRangeEnd
   public static void invalidateRangeEnd(MmuNotifierRange range) {
     MmStruct mm = range.mm();
     mm.machine().trace().record(new TraceEvent.NotifierEnd(

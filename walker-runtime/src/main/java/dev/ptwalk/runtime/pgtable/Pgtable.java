@@ -2,6 +2,7 @@ package dev.ptwalk.runtime.pgtable;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.check.PteChange;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.trace.TraceEvent;
@@ -77,6 +78,7 @@ public final class Pgtable {
    * {@code set_pte_at}: store {@code pte} for {@code addr}, with the PTE table's lock held. The
    * previous value is read atomically so the verifier can judge the change.
    */
+  @PteChange
   public static void setPteAt(MmStruct mm, long addr, PteTable pt, long pte) {
     long old = exchange(pt, addr, pte);
     changed(mm, addr, pt, old, pte);
@@ -86,6 +88,7 @@ public final class Pgtable {
    * {@code ptep_get_and_clear}: atomically take the PTE and leave it none; a concurrent hardware
    * access then faults instead of updating a value about to be discarded.
    */
+  @PteChange
   public static long ptepGetAndClear(MmStruct mm, long addr, PteTable pt) {
     long old = pt.getAndClear(addr);
     changed(mm, addr, pt, old, 0L);
@@ -100,6 +103,7 @@ public final class Pgtable {
    *
    * @return the PTE as it was, with every accessed and dirty bit hardware set up to this instant
    */
+  @PteChange
   public static long ptepModifyProtStart(Vma vma, long addr, PteTable pt) {
     Machine machine = vma.mm().machine();
     machine.verifier().onModifyProtStart(vma.mm(), addr, pt);
@@ -110,6 +114,7 @@ public final class Pgtable {
    * {@code ptep_modify_prot_commit}: finish a protection change begun by {@link
    * #ptepModifyProtStart}, storing {@code pte}. {@code oldPte} must be the value it returned.
    */
+  @PteChange
   public static void ptepModifyProtCommit(Vma vma, long addr, PteTable pt, long oldPte, long pte) {
     long transient_ = exchange(pt, addr, pte);
     MmStruct mm = vma.mm();
@@ -127,6 +132,7 @@ public final class Pgtable {
    * {@code ptep_test_and_clear_young}: clear the accessed bit atomically and say whether it was
    * set. Clearing only the accessed bit needs no TLB flush and no notifier bracket.
    */
+  @PteChange(restrictive = false)
   public static boolean ptepTestAndClearYoung(Vma vma, long addr, PteTable pt) {
     while (true) {
       long old = pt.get(addr);

@@ -1,5 +1,6 @@
 package dev.ptwalk.runtime.pgtable;
 
+import dev.ptwalk.runtime.check.NeverThrows;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.ReentrantLock;
@@ -24,16 +25,19 @@ public final class PteTable {
   }
 
   /** First virtual address this table maps (PMD-aligned). */
+  @NeverThrows
   public long start() {
     return start;
   }
 
   /** One past the last virtual address this table maps. */
+  @NeverThrows
   public long end() {
     return start + Pgtable.PMD_SIZE;
   }
 
   /** {@code pte_lockptr}: the split page-table lock of this table. */
+  @NeverThrows
   public ReentrantLock ptl() {
     return ptl;
   }

@@ -1,0 +1,17 @@
+package dev.ptwalk.runtime.check;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Marks {@code invalidateRangeEnd}: closes the notifier bracket over its {@code MmuNotifierRange} argument.
+ *
+ * <p>Read by ptwalk's compile-time body checks ({@code @CheckedWalker}); see {@link PteChange}.
+ */
+@Documented
+@Retention(RetentionPolicy.CLASS)
+@Target(ElementType.METHOD)
+public @interface InvalidateRangeEnd {}

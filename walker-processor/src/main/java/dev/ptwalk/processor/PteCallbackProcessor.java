@@ -3,6 +3,7 @@ package dev.ptwalk.processor;
 import com.google.auto.service.AutoService;
 import com.palantir.javapoet.JavaFile;
 import com.sun.source.util.Trees;
+import dev.ptwalk.processor.checks.BodyChecks;
 import dev.ptwalk.processor.checks.LocalCallbackScanner;
 import dev.ptwalk.processor.model.WalkersSpec;
 import dev.ptwalk.processor.validation.CallbackValidator;
@@ -45,6 +46,11 @@ public final class PteCallbackProcessor extends AbstractProcessor {
   private CallbackValidator validator;
   private final WalkersWriter writer = new WalkersWriter();
   private LocalCallbackScanner localScanner;
+  private boolean bodyChecks;
+  private boolean skippedNoted;
+
+  /** {@code -Aptwalk.requireBodyChecks=true}: no body checks (no javac trees) is an error. */
+  public static final String REQUIRE_BODY_CHECKS = "ptwalk.requireBodyChecks";
 
   /** Instantiated by the compiler through {@link java.util.ServiceLoader}. */
   public PteCallbackProcessor() {}
@@ -55,6 +61,12 @@ public final class PteCallbackProcessor extends AbstractProcessor {
     diagnostics = new Diagnostics(env.getMessager());
     validator = new CallbackValidator(env.getElementUtils(), env.getTypeUtils(), diagnostics);
     localScanner = trees(env).map(LocalCallbackScanner::new).orElse(null);
+    bodyChecks = BodyChecks.install(env).isPresent();
+  }
+
+  @Override
+  public Set<String> getSupportedOptions() {
+    return Set.of(REQUIRE_BODY_CHECKS);
   }
 
   /**
@@ -79,6 +91,7 @@ public final class PteCallbackProcessor extends AbstractProcessor {
       if (localScanner != null) {
         localScanner.scan(round.getRootElements());
       }
+      noteSkippedBodyChecks(round);
       TypeElement annotation =
           processingEnv.getElementUtils().getTypeElement(CallbackValidator.PTE_CALLBACK);
       if (annotation == null) {
@@ -92,6 +105,29 @@ public final class PteCallbackProcessor extends AbstractProcessor {
           Message.INTERNAL_ERROR.format("this round", trace(e)));
     }
     return false; // never claim: other processors may want @PteCallback too
+  }
+
+  /**
+   * Without javac's trees the body checks cannot run: say so once, when there is something they
+   * would have checked (an error under {@code -Aptwalk.requireBodyChecks=true}).
+   */
+  private void noteSkippedBodyChecks(RoundEnvironment round) {
+    if (bodyChecks || skippedNoted) {
+      return;
+    }
+    for (String name : List.of(CallbackValidator.PTE_CALLBACK,
+        "dev.ptwalk.annotations.CheckedWalker", "dev.ptwalk.annotations.InBracket")) {
+      TypeElement a = processingEnv.getElementUtils().getTypeElement(name);
+      if (a != null && !round.getElementsAnnotatedWith(a).isEmpty()) {
+        skippedNoted = true;
+        boolean required = Boolean.parseBoolean(
+            processingEnv.getOptions().getOrDefault(REQUIRE_BODY_CHECKS, "false"));
+        processingEnv.getMessager().printMessage(
+            required ? Diagnostic.Kind.ERROR : Diagnostic.Kind.NOTE,
+            Message.BODY_CHECKS_SKIPPED.format());
+        return;
+      }
+    }
   }
 
   private void processClass(TypeElement owner, List<ExecutableElement> methods) {

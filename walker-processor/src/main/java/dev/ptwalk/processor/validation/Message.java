@@ -70,6 +70,71 @@ public enum Message {
   /** The Filer refused the generated file. */
   GENERATED_CLASS_EXISTS("generated-class-exists",
       "could not write %s: %s. Rename the class holding the callbacks, or the other type."),
+  /** A PTE change with no open bracket on some path. */
+  CHANGE_OUTSIDE_BRACKET("change-outside-bracket",
+      "%s changes a PTE where no invalidateRangeStart has run before it on every path: a"
+          + " secondary MMU (KVM, an IOMMU) keeps a stale writable or present mapping of the page."
+          + " Open a bracket first: MmuNotifiers.invalidateRangeStart(range); try { ... } finally"
+          + " { MmuNotifiers.invalidateRangeEnd(range); }"),
+  /** A PTE change after the bracket ended. */
+  CHANGE_AFTER_END("change-after-end",
+      "%s changes a PTE after invalidateRangeEnd at line %d on %s: secondary MMUs may"
+          + " already have mapped the page again from the old PTE, and nothing tells them to drop"
+          + " it. Make every change before invalidateRangeEnd."),
+  /** A bracket not closed on some path. */
+  MISSING_END("missing-end",
+      "invalidateRangeEnd(%s) does not follow this invalidateRangeStart on every path: %s leaves"
+          + " the bracket open, so secondary MMUs stay blocked and never re-read the page table."
+          + " Use the shape: MmuNotifiers.invalidateRangeStart(%s); try { ... } finally {"
+          + " MmuNotifiers.invalidateRangeEnd(%s); }"),
+  /** An end with no start. */
+  END_WITHOUT_START("end-without-start",
+      "invalidateRangeEnd(%s) has no matching invalidateRangeStart(%s) before it on %s:"
+          + " secondary MMUs would see an end they never saw start. Call invalidateRangeStart"
+          + " first, on every path."),
+  /** A PTE change not flushed before the bracket ends. */
+  MISSING_FLUSH("missing-flush",
+      "%s changes a PTE, but no TLB flush of %s runs between it and invalidateRangeEnd at line"
+          + " %d on %s: another CPU keeps reading or writing through its stale TLB entry after"
+          + " the bracket ends (a flush after invalidateRangeEnd is too late). Call"
+          + " TlbFlush.flushTlbRange over the changed PTEs, of the same VMA or mm, before"
+          + " invalidateRangeEnd, in a finally block if an exception can come between them."),
+  /** inc/dec of tlb_flush_pending unbalanced. */
+  UNBALANCED_PENDING("unbalanced-flush-pending",
+      "%s is not matched by %s on %s: tlb_flush_pending stays off balance, so mm_tlb_flush_nested"
+          + " is wrong for every later walker of this mm (whole-range flushes forever, or a"
+          + " concurrent walker that misses the nesting and flushes too little). Pair them:"
+          + " mm.incTlbFlushPending(); try { ... } finally { mm.decTlbFlushPending(); }"),
+  /** The bracket and the change are visibly in different mms. */
+  MM_MISMATCH("bracket-mm-mismatch",
+      "%s changes a PTE of %s, but the open notifier bracket (line %d) is for %s: the secondary"
+          + " MMUs of the changed mm are never told. Bracket the change with a range of the same"
+          + " mm."),
+  /** A helper changes PTEs out of the check's sight. */
+  HIDDEN_CHANGE_HELPER("hidden-change",
+      "%s() changes PTEs (%s at line %d) out of sight of this check, which therefore cannot"
+          + " tell whether a bracket and a flush cover them. Mark it @InBracket so that calls to"
+          + " it count as PTE changes, or make it a @CheckedWalker of its own."),
+  /** A lambda or method reference changes PTEs. */
+  HIDDEN_CHANGE_LAMBDA("hidden-change",
+      "%s changes a PTE inside a lambda or method reference, which runs whenever it is called:"
+          + " this check cannot follow that. Change the PTE in the walker's own body, or in an"
+          + " @InBracket helper."),
+  /** A callback changes the PTE in a way its kind does not allow. */
+  ILLEGAL_TRANSITION("illegal-transition",
+      "@PteCallback(%s) method %s() calls Pte.%s, which %s; a %s walker may only %s. Its %s"
+          + " notifier event and its TLB flush cover only that change, so anything else would"
+          + " reach secondary MMUs and other CPUs' TLBs unannounced."),
+  /** A callback computes the PTE in a way the check cannot follow. */
+  UNCHECKED_PTE_ARITHMETIC("unchecked-pte-arithmetic",
+      "@PteCallback(%s) method %s(): %s, which this check cannot follow, so the PTE transition"
+          + " is not checked. Use the Pte helpers (a %s callback may call %s)."),
+  /** No com.sun.source trees: body checks skipped. */
+  BODY_CHECKS_SKIPPED("body-checks-skipped",
+      "ptwalk's body checks (notifier brackets in @CheckedWalker methods, PTE transitions in"
+          + " @PteCallback methods) were skipped: this compiler offers no com.sun.source trees"
+          + " (it is not javac, or javac behind a wrapper). Walkers are still generated. Pass"
+          + " -Aptwalk.requireBodyChecks=true to make this an error."),
   /** A bug in the processor. */
   INTERNAL_ERROR("internal-error",
       "ptwalk's processor failed on %s; this is a bug in ptwalk, please report it with this"

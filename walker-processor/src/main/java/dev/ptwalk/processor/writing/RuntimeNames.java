@@ -24,6 +24,7 @@ final class RuntimeNames {
   static final ClassName DIRTY_WINDOW = ClassName.get(RT, "DirtyWindow");
   static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
   static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
+  static final ClassName CHECKED_WALKER = ClassName.get("dev.ptwalk.annotations", "CheckedWalker");
 
   private RuntimeNames() {}
 }

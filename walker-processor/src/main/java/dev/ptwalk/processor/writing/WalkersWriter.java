@@ -3,6 +3,7 @@ package dev.ptwalk.processor.writing;
 import static dev.ptwalk.processor.writing.RuntimeNames.ADDRESS_SPACE;
 import static dev.ptwalk.processor.writing.RuntimeNames.BUG;
 import static dev.ptwalk.processor.writing.RuntimeNames.CACHE_FLUSH;
+import static dev.ptwalk.processor.writing.RuntimeNames.CHECKED_WALKER;
 import static dev.ptwalk.processor.writing.RuntimeNames.DIRTY_WINDOW;
 import static dev.ptwalk.processor.writing.RuntimeNames.GENERATED;
 import static dev.ptwalk.processor.writing.RuntimeNames.MMU_NOTIFIERS;
@@ -92,6 +93,7 @@ public final class WalkersWriter {
 
   private static MethodSpec walker(ClassName owner, String generated, CallbackSpec cb) {
     MethodSpec.Builder m = MethodSpec.methodBuilder(cb.walkerName())
+        .addAnnotation(CHECKED_WALKER)
         .addModifiers(PUBLIC, STATIC)
         .returns(long.class)
         .addParameter(ADDRESS_SPACE, "mapping")
@@ -131,7 +133,8 @@ public final class WalkersWriter {
         .add("  <li>{@code invalidateRangeEnd}, {@code decTlbFlushPending}.\n</ol>\n")
         .add("\n<p>The locks, the bracket and the pending-flush counter are released in\n"
             + "{@code finally} blocks: an exception thrown by the callback propagates with every\n"
-            + "changed PTE flushed and nothing left open.\n")
+            + "changed PTE flushed and nothing left open. The method is a {@code @CheckedWalker}:\n"
+            + "ptwalk's body check has verified these steps on every path.\n")
         .add("\n@param mapping the file whose mappings are walked\n")
         .add("@param firstIndex first file page (pgoff) of the range\n")
         .add("@param nr number of file pages in the range\n")

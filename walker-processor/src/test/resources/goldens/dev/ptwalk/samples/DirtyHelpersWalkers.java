@@ -8,6 +8,7 @@ import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
 import static dev.ptwalk.runtime.pgtable.Pgtable.PAGE_SHIFT;
 import static dev.ptwalk.runtime.pgtable.Pgtable.PAGE_SIZE;
 
+import dev.ptwalk.annotations.CheckedWalker;
 import dev.ptwalk.runtime.DirtyWindow;
 import dev.ptwalk.runtime.cpu.CacheFlush;
 import dev.ptwalk.runtime.cpu.TlbFlush;
@@ -69,7 +70,8 @@ public final class DirtyHelpersWalkers {
    *
    * <p>The locks, the bracket and the pending-flush counter are released in
    * {@code finally} blocks: an exception thrown by the callback propagates with every
-   * changed PTE flushed and nothing left open.
+   * changed PTE flushed and nothing left open. The method is a {@code @CheckedWalker}:
+   * ptwalk's body check has verified these steps on every path.
    *
    * @param mapping the file whose mappings are walked
    * @param firstIndex first file page (pgoff) of the range
@@ -80,6 +82,7 @@ public final class DirtyHelpersWalkers {
    * @throws IllegalArgumentException if {@code firstIndex} or {@code nr} is negative or their sum
    *     overflows
    */
+  @CheckedWalker
   public static long applyAsWrprotect(AddressSpace mapping, long firstIndex, long nr) {
     // Check every argument before touching anything.
     Objects.requireNonNull(mapping, "mapping");
@@ -217,7 +220,8 @@ public final class DirtyHelpersWalkers {
    *
    * <p>The locks, the bracket and the pending-flush counter are released in
    * {@code finally} blocks: an exception thrown by the callback propagates with every
-   * changed PTE flushed and nothing left open.
+   * changed PTE flushed and nothing left open. The method is a {@code @CheckedWalker}:
+   * ptwalk's body check has verified these steps on every path.
    *
    * @param mapping the file whose mappings are walked
    * @param firstIndex first file page (pgoff) of the range
@@ -233,6 +237,7 @@ public final class DirtyHelpersWalkers {
    * @throws IllegalArgumentException if {@code firstIndex} or {@code nr} is negative or their sum
    *     overflows, or the bitmap does not cover the range
    */
+  @CheckedWalker
   public static long applyAsClean(AddressSpace mapping, long firstIndex, long nr, long bitmapPgoff,
       long[] bitmap, DirtyWindow window) {
     // Check every argument before touching anything.

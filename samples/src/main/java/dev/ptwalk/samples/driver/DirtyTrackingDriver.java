@@ -1,0 +1,215 @@
+package dev.ptwalk.samples.driver;
+
+import static dev.ptwalk.runtime.mm.VmFlags.VM_IO;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_PFNMAP;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_READ;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
+
+import dev.ptwalk.runtime.DirtyWindow;
+import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.mm.AddressSpace;
+import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.runtime.mm.PhysMem;
+import dev.ptwalk.runtime.mm.Vma;
+import dev.ptwalk.runtime.mm.VmFault;
+import dev.ptwalk.runtime.mm.VmFaultResult;
+import dev.ptwalk.runtime.mm.VmOperations;
+import dev.ptwalk.runtime.pgtable.Pgtable;
+import dev.ptwalk.runtime.trace.TraceEvent;
+import dev.ptwalk.samples.DirtyHelpersWalkers;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A dirty-tracking device driver in the style of vmwgfx, the user the kernel's dirty helpers were
+ * written for.
+ *
+ * <p>A device buffer of {@code pages} pages is an {@link AddressSpace} backed by frames the driver
+ * owns, mapped {@code VM_SHARED | VM_WRITE | VM_IO | VM_PFNMAP} into processes. Its {@code vm_ops}
+ * record every page that a write fault or {@code ->pfn_mkwrite} lets a process write, under the
+ * driver's lock; read faults map read-only ({@code wantsWriteNotify}), so the first write to a
+ * page always reaches the driver. Each frame, {@link #sync()} (under the same lock, so faulting
+ * writers wait) write-protects the buffer in every process, collects the pages whose PTEs the
+ * hardware dirtied with the clean walker and its bitmap, and copies the union of both sets to the
+ * device. After a sync with no writer running, the device holds exactly what the CPUs wrote.
+ */
+public final class DirtyTrackingDriver {
+  /** How a sync finds the dirty pages. */
+  public enum SyncMode {
+    /** The generated {@code applyAsWrprotect} then {@code applyAsClean} (two passes). */
+    GENERATED,
+    /** The hand-written {@link DriverWalkers#wrprotectAndClean} (one pass). */
+    FUSED
+  }
+
+  /** The flags of every VMA of the buffer. */
+  public static final long FLAGS = VM_READ | VM_WRITE | VM_SHARED | VM_IO | VM_PFNMAP;
+
+  private static final int WORDS = (int) (Pgtable.PAGE_SIZE / Long.BYTES);
+
+  private final Machine machine;
+  private final AddressSpace buffer;
+  private final int pages;
+  private final SyncMode mode;
+  private final long[] frames;
+  private final long[][] device;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final BitSet recorded = new BitSet();
+
+  private final VmOperations ops = new VmOperations() {
+    @Override
+    public VmFaultResult fault(VmFault vmf) {
+      long pgoff = vmf.pgoff();
+      if (pgoff < 0 || pgoff >= pages) {
+        return VmFaultResult.SIGBUS;
+      }
+      if (vmf.write()) {
+        record(pgoff); // a write fault maps the page writable and dirty: the driver must know
+      }
+      vmf.setPfn(frames[(int) pgoff]);
+      return VmFaultResult.OK;
+    }
+
+    @Override
+    public VmFaultResult pfnMkwrite(VmFault vmf) {
+      record(vmf.pgoff());
+      return VmFaultResult.OK;
+    }
+
+    @Override
+    public boolean wantsWriteNotify() {
+      return true;
+    }
+  };
+
+  /**
+   * A buffer of {@code pages} pages named {@code name} on {@code machine}.
+   *
+   * @throws IllegalArgumentException if pages is not 1 to 1 Mi
+   */
+  public DirtyTrackingDriver(Machine machine, String name, int pages, SyncMode mode) {
+    if (pages < 1 || pages > (1 << 20)) {
+      throw new IllegalArgumentException("a buffer has 1 to 1048576 pages, not " + pages);
+    }
+    this.machine = machine;
+    this.buffer = machine.newAddressSpace(name);
+    this.pages = pages;
+    this.mode = mode;
+    this.frames = new long[pages];
+    this.device = new long[pages][WORDS];
+    PhysMem mem = machine.physMem();
+    for (int p = 0; p < pages; p++) {
+      frames[p] = mem.allocPage();
+      buffer.addPage(p, frames[p]);
+    }
+  }
+
+  /** The buffer's address space. */
+  public AddressSpace buffer() {
+    return buffer;
+  }
+
+  /** Pages in the buffer. */
+  public int pages() {
+    return pages;
+  }
+
+  /** {@code mmap} of buffer pages {@code [pgoff, pgoff + count)} at {@code start} in {@code mm}. */
+  public Vma mmap(MmStruct mm, long start, long pgoff, long count) {
+    if (pgoff < 0 || count < 1 || pgoff + count > pages) {
+      throw new IllegalArgumentException("buffer pages [" + pgoff + ", " + (pgoff + count)
+          + ") are outside the buffer's " + pages + " pages");
+    }
+    return mm.mmap(buffer, start, count, pgoff, FLAGS, ops);
+  }
+
+  private void record(long pgoff) {
+    lock.lock();
+    try {
+      recorded.set((int) pgoff);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Write-protect the buffer everywhere, collect its dirty pages and copy them to the device.
+   * Writers that fault meanwhile wait on the driver's lock and are recorded for the next sync.
+   */
+  public SyncReport sync() {
+    lock.lock();
+    try {
+      int mark = machine.trace().events().size();
+      long[] bitmap = new long[(pages + 63) / 64];
+      long wrprotected;
+      long cleaned;
+      if (mode == SyncMode.GENERATED) {
+        wrprotected = DirtyHelpersWalkers.applyAsWrprotect(buffer, 0, pages);
+        cleaned = DirtyHelpersWalkers.applyAsClean(buffer, 0, pages, 0, bitmap, new DirtyWindow());
+      } else {
+        wrprotected = DriverWalkers.wrprotectAndClean(buffer, pages, bitmap);
+        cleaned = wrprotected;
+      }
+      BitSet fromPte = BitSet.valueOf(bitmap);
+      BitSet fromMkwrite = (BitSet) recorded.clone();
+      recorded.clear();
+      BitSet all = (BitSet) fromPte.clone();
+      all.or(fromMkwrite);
+      for (int p = all.nextSetBit(0); p >= 0; p = all.nextSetBit(p + 1)) {
+        copyToDevice(p);
+      }
+      List<TraceEvent> events = machine.trace().events();
+      List<TraceEvent.NotifierStart> brackets = new ArrayList<>();
+      List<TraceEvent.TlbFlush> flushes = new ArrayList<>();
+      for (TraceEvent e : events.subList(Math.min(mark, events.size()), events.size())) {
+        if (e instanceof TraceEvent.NotifierStart) {
+          brackets.add((TraceEvent.NotifierStart) e);
+        } else if (e instanceof TraceEvent.TlbFlush) {
+          flushes.add((TraceEvent.TlbFlush) e);
+        }
+      }
+      return new SyncReport(list(all), list(fromMkwrite), list(fromPte), wrprotected, cleaned,
+          brackets, flushes);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void copyToDevice(int page) {
+    PhysMem mem = machine.physMem();
+    for (int w = 0; w < WORDS; w++) {
+      device[page][w] = mem.read(frames[page], w * (long) Long.BYTES);
+    }
+  }
+
+  /** Word {@code word} of the device's copy of {@code page}. */
+  public long deviceWord(int page, int word) {
+    return device[page][word];
+  }
+
+  /** Buffer pages whose device copy differs from CPU memory, ascending. */
+  public List<Integer> mismatchedPages() {
+    PhysMem mem = machine.physMem();
+    List<Integer> out = new ArrayList<>();
+    for (int p = 0; p < pages; p++) {
+      for (int w = 0; w < WORDS; w++) {
+        if (device[p][w] != mem.read(frames[p], w * (long) Long.BYTES)) {
+          out.add(p);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static List<Integer> list(BitSet bits) {
+    List<Integer> out = new ArrayList<>();
+    for (int p = bits.nextSetBit(0); p >= 0; p = bits.nextSetBit(p + 1)) {
+      out.add(p);
+    }
+    return out;
+  }
+}

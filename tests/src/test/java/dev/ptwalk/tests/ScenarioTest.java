@@ -1,0 +1,210 @@
+package dev.ptwalk.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ptwalk.samples.cli.Ptwalk;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The scenario runner, in process and through bin/ptwalk: exact JSON and every error case. */
+class ScenarioTest {
+  @TempDir
+  Path dir;
+
+  /** Exit status, stdout, stderr. */
+  record Result(int status, String out, String err) {}
+
+  private Result run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Ptwalk.execute(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8), args);
+    return new Result(status, out.toString(StandardCharsets.UTF_8),
+        err.toString(StandardCharsets.UTF_8));
+  }
+
+  private Path scenario(String... lines) throws IOException {
+    Path p = dir.resolve("s.pw");
+    Files.write(p, List.of(lines));
+    return p;
+  }
+
+  private static final String SETUP_A =
+      "mapping buf\nmm A\nvma A buf start=0x10000 pages=4 pgoff=0 flags=read,write,shared,io";
+
+  private Result runLines(String... lines) throws IOException {
+    return run("run", scenario(lines).toString());
+  }
+
+  @Test
+  void theReadmeScenarioPrintsExactlyTheCheckedInOutput() throws IOException {
+    Result r = run("run", "../samples/scenarios/two-processes.pw");
+    assertEquals(0, r.status(), r.err());
+    assertEquals(Files.readString(Path.of("src/test/resources/scenarios/two-processes.jsonl")),
+        r.out());
+    assertEquals("", r.err());
+  }
+
+  @Test
+  void everyOutputFormExactly() throws IOException {
+    Result r = runLines("cpus 3", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
+        SETUP_A.split("\n")[2], "mm B",
+        "vma B buf start=0x20000 pages=2 pgoff=2 flags=read,shared",
+        "mm C",
+        "vma C buf start=0x30000 pages=2 pgoff=2 flags=read,write,shared # not io: warned",
+        "write A 0x11000 cpu=2",
+        "read B 0x20000",
+        "write B 0x20000       # read-only VMA: segfault, and the run goes on",
+        "read A 0x9000         # outside every VMA",
+        "pte B 0x21000",
+        "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean buf first=0 nr=4 bitmap_pgoff=0"
+            + " bits=64",
+        "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsWrprotect buf first=2 nr=2",
+        "pte A 0x11000");
+    assertEquals(0, r.status(), r.err());
+    assertEquals(String.join("\n",
+        "{\"line\":11,\"segfault\":{\"mm\":\"B\",\"addr\":\"0x20000\",\"access\":\"write\"}}",
+        "{\"line\":12,\"segfault\":{\"mm\":\"A\",\"addr\":\"0x9000\",\"access\":\"read\"}}",
+        "{\"line\":13,\"pte\":{\"mm\":\"B\",\"addr\":\"0x21000\",\"present\":false,\"write\":false,"
+            + "\"dirty\":false,\"young\":false}}",
+        "{\"line\":14,\"walk\":\"dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean\",\"total\":1,"
+            + "\"bits\":[1],\"start\":1,\"end\":2,\"notifiers\":[{\"mm\":\"A\",\"event\":"
+            + "\"PROTECTION_PAGE\",\"start\":\"0x10000\",\"end\":\"0x14000\"}],\"flushes\":[{\"mm\":"
+            + "\"A\",\"start\":\"0x11000\",\"end\":\"0x12000\"}],\"warnings\":1}",
+        "{\"line\":15,\"walk\":\"dev.ptwalk.samples.DirtyHelpersWalkers#applyAsWrprotect\","
+            + "\"total\":0,\"notifiers\":[{\"mm\":\"A\",\"event\":\"PROTECTION_PAGE\",\"start\":"
+            + "\"0x12000\",\"end\":\"0x14000\"}],\"flushes\":[],\"warnings\":1}",
+        "{\"line\":16,\"pte\":{\"mm\":\"A\",\"addr\":\"0x11000\",\"present\":true,\"write\":true,"
+            + "\"dirty\":false,\"young\":true}}", ""), r.out());
+  }
+
+  /** A bad line: exit 2, a message naming file and line, and nothing after it runs. */
+  private void fails(String expected, String... lines) throws IOException {
+    String[] withTail = java.util.Arrays.copyOf(lines, lines.length + 1);
+    withTail[lines.length] = "pte A 0x10000";
+    Result r = runLines(withTail);
+    assertEquals(2, r.status(), r.out() + r.err());
+    assertEquals(dir.resolve("s.pw") + ":" + expected + "\n", r.err());
+    assertTrue(!r.out().contains("\"line\":" + withTail.length + ","), "nothing after it ran");
+  }
+
+  @Test
+  void malformedLines() throws IOException {
+    fails("1: mapping takes 1 argument(s), got 0; usage: mapping NAME", "mapping");
+    fails("4: vma takes 6 argument(s), got 5; usage: vma MM MAPPING start=ADDR pages=N pgoff=N"
+        + " flags=F[,F...]", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], "mm B",
+        "vma B buf start=0 pages=1 pgoff=0");
+    fails("3: pages 'x' is not a number (decimal, or hex with 0x)", "mapping buf", "mm A",
+        "vma A buf start=0x10000 pages=x pgoff=0 flags=read");
+    fails("3: unknown flag 'exec'; flags are read, write, shared, maywrite, io, pfnmap, hugetlb",
+        "mapping buf", "mm A", "vma A buf start=0x10000 pages=1 pgoff=0 flags=read,exec");
+    fails("3: unknown key 'size'; expected start, pages, pgoff, flags", "mapping buf", "mm A",
+        "vma A buf start=0x10000 size=1 pgoff=0 flags=read");
+    fails("4: ADDR 0x10004 must be 8-byte aligned: accesses are 64-bit words",
+        SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
+        "write A 0x10004");
+  }
+
+  @Test
+  void unknownVerbsAndNames() throws IOException {
+    fails("1: unknown verb 'munmap'; expected cpus, mapping, mm, vma, write, read, walk or pte",
+        "munmap A");
+    fails("1: unknown mm 'A'; define it first with: mm A", "write A 0x1000");
+    fails("2: unknown mapping 'buf'; define it first with: mapping buf", "mm A",
+        "vma A buf start=0 pages=1 pgoff=0 flags=read");
+    fails("2: mm 'A' is already defined", "mm A", "mm A");
+  }
+
+  @Test
+  void overlappingVmas() throws IOException {
+    fails("4: [0x12000, 0x13000) overlaps vma[0x10000-0x14000 mm=A pgoff=0 VM_READ|VM_WRITE"
+        + "|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE|VM_IO] in mm A; VMAs of one mm never"
+        + " overlap", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
+        "vma A buf start=0x12000 pages=1 pgoff=9 flags=read");
+  }
+
+  @Test
+  void cpusComesBeforeAnyAccess() throws IOException {
+    Result ok = runLines("mapping buf", "mm A", "cpus 4",
+        "vma A buf start=0x10000 pages=4 pgoff=0 flags=read,write,shared", "write A 0x10000 cpu=3");
+    assertEquals(0, ok.status(), ok.err());
+    fails("5: cpus must come before the first write, read, walk or pte", SETUP_A.split("\n")[0],
+        SETUP_A.split("\n")[1], SETUP_A.split("\n")[2], "write A 0x10000", "cpus 4");
+    fails("4: cpu 2 is out of range [0, 1]", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
+        SETUP_A.split("\n")[2], "write A 0x10000 cpu=2");
+  }
+
+  @Test
+  void walkersThatCannotBeFoundOrCalled() throws IOException {
+    fails("4: walker class no.Such is not on the class path; add its directory or jar with"
+        + " --classpath", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
+        "walk no.Such#walk buf first=0 nr=1");
+    fails("4: dev.ptwalk.samples.DirtyHelpersWalkers has no public static walker applyAsDirty"
+        + "(AddressSpace, long, long) or applyAsDirty(AddressSpace, long, long, long, long[],"
+        + " DirtyWindow) returning long", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
+        SETUP_A.split("\n")[2],
+        "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsDirty buf first=0 nr=1");
+    fails("4: 'applyAsClean' is not CLASS#METHOD (for example"
+        + " dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean)", SETUP_A.split("\n")[0],
+        SETUP_A.split("\n")[1], SETUP_A.split("\n")[2], "walk applyAsClean buf first=0 nr=1");
+    fails("4: dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean rejected its arguments: bitmap"
+        + " holds 64 bits but the range needs 100: bitmapPgoff=0, firstIndex=0, nr=100",
+        SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
+        "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean buf first=0 nr=100 bits=10");
+  }
+
+  @Test
+  void aWalkerThatBreaksARuleStopsTheRunWithStatusOne() throws IOException {
+    Result r = runLines(SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
+        "write A 0x10000", "walk dev.ptwalk.tests.BrokenWalkers#wrprotectWithoutFlush buf first=0"
+            + " nr=4", "pte A 0x10000");
+    assertEquals(1, r.status());
+    assertEquals("", r.out());
+    assertTrue(r.err().contains(": a walker broke a page-table rule: invalidateRangeEnd over"
+        + " PROTECTION_PAGE mm=A [0x10000, 0x14000) ran before a TLB flush covering the PTE at"
+        + " 0x10000"), r.err());
+  }
+
+  @Test
+  void theLauncherLoadsAUsersWalkersWithClasspath() throws Exception {
+    Path s = scenario(SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
+        "write A 0x11000", "walk dev.ptwalk.tests.TestCallbacksWalkers#applyAsLateThrowingClean"
+            + " buf first=0 nr=4");
+    // The build has just produced the classes bin/ptwalk runs: it must not rebuild inside it.
+    ProcessBuilder pb = new ProcessBuilder("../bin/ptwalk", "run", "--classpath",
+        "target/test-classes", s.toString());
+    pb.environment().put("PTWALK_NO_BUILD", "1");
+    Process p = pb.start();
+    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.exitValue(), err);
+    assertEquals("{\"line\":5,\"walk\":\"dev.ptwalk.tests.TestCallbacksWalkers"
+        + "#applyAsLateThrowingClean\",\"total\":1,\"notifiers\":[{\"mm\":\"A\",\"event\":"
+        + "\"PROTECTION_PAGE\",\"start\":\"0x10000\",\"end\":\"0x14000\"}],\"flushes\":[{\"mm\":"
+        + "\"A\",\"start\":\"0x11000\",\"end\":\"0x12000\"}],\"warnings\":0}\n", out);
+
+    ProcessBuilder without = new ProcessBuilder("../bin/ptwalk", "run", s.toString());
+    without.environment().put("PTWALK_NO_BUILD", "1");
+    Process missing = without.start();
+    assertTrue(missing.waitFor(60, TimeUnit.SECONDS));
+    assertEquals(2, missing.exitValue(), "without --classpath the walker is not found");
+  }
+
+  @Test
+  void helpDocumentsTheFormat() {
+    Result r = run("run", "--help");
+    assertEquals(0, r.status());
+    assertTrue(r.out().contains("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]"));
+    assertTrue(r.out().contains("--classpath=PATH"));
+  }
+}

@@ -37,18 +37,20 @@ class DemoTest {
   void theDefaultRunPrintsATablePerFrameAndPassesTheEndToEndCheck() {
     String out = demo(0);
     List<String> lines = out.lines().toList();
-    assertEquals("ptwalk demo: a vmwgfx-style dirty-tracking driver (seed 42, 6 frames, 12 stores"
-        + " per frame, generated applyAsWrprotect + applyAsClean sync)", lines.get(0));
+    assertEquals("ptwalk demo: a vmwgfx-style dirty-tracking driver (seed 42, 6 frames, 12"
+        + " accesses per frame, generated applyAsWrprotect + applyAsClean sync, x86 hardware)",
+        lines.get(0));
     assertEquals("  process A maps pgoff 0..31 at 0x7f0000000000", lines.get(2));
     assertEquals("  process B maps pgoff 8..31 at 0x555500000000", lines.get(3));
-    assertTrue(lines.get(5).startsWith("frame  stores  pages written  found dirty  brackets"));
+    assertTrue(lines.get(5).startsWith("frame  access  pages written  found dirty  brackets"));
     for (int f = 1; f <= 6; f++) {
       assertTrue(lines.get(5 + f).startsWith(f + "      12      "), lines.get(5 + f));
     }
     assertEquals("end-to-end: after the last sync the device copy equals CPU memory for all 32"
         + " pages", lines.get(lines.size() - 1));
     assertEquals(out, demo(0), "seeded: the same run prints the same output");
-    assertTrue(demo(0, "--fused").endsWith("for all 32 pages\n"));
+    assertTrue(demo(0, "--mode", "FUSED").endsWith("for all 32 pages\n"));
+    assertTrue(demo(0, "--mode", "CLEAN_ONLY").endsWith("for all 32 pages\n"));
   }
 
   @Test
@@ -90,6 +92,14 @@ class DemoTest {
     assertTrue(doc.getElementById("end-to-end") != null || page.toFile().length() > 0);
     assertTrue(java.nio.file.Files.readString(page).contains(
         "After the last sync the device copy equals CPU memory on every page."));
+  }
+
+  @Test
+  void cleanOnlyOnWeakHardwareFailsTheEndToEndCheck() {
+    String out = demo(1, "--mode", "CLEAN_ONLY", "--hardware", "WEAK", "--frames", "40", "--seed",
+        "1");
+    assertTrue(out.contains("end-to-end: FAILED, the device copy differs from CPU memory on pages"),
+        out);
   }
 
   @Test

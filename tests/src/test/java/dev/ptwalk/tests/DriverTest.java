@@ -68,7 +68,7 @@ class DriverTest {
     assertEquals(List.of(3), first.dirtyPages());
     assertEquals(List.of(3), first.fromMkwrite());
     assertEquals(List.of(3), first.fromPte(), "the write fault also left the PTE dirty");
-    assertEquals(1, first.wrprotected());
+    assertEquals(2, first.changed(), "page 3 write-protected, then cleaned");
 
     m.cpu(0).store(a, va.addressOf(5), 2);   // write-protected page: pfn_mkwrite records it
     m.cpu(0).store(a, va.addressOf(5) + 8, 3);

@@ -1,6 +1,7 @@
 package dev.ptwalk.runtime;
 
 import dev.ptwalk.runtime.cpu.Cpu;
+import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.debug.Verifier;
 import dev.ptwalk.runtime.mm.AddressSpace;
 import dev.ptwalk.runtime.mm.MmStruct;
@@ -45,12 +46,15 @@ public final class Machine {
     this.verifier = new Verifier(b.verify);
     List<Cpu> list = new ArrayList<>();
     for (int i = 0; i < b.cpus; i++) {
-      list.add(new Cpu(this, i, b.tlbEntries));
+      list.add(new Cpu(this, i, b.tlbEntries, b.hardware));
     }
     this.cpus = List.copyOf(list);
   }
 
-  /** A builder with the defaults: 2 CPUs, 4-level paging, 64 TLB entries, no trace, no verifier. */
+  /**
+   * A builder with the defaults: 2 x86 CPUs, 4-level paging, 64 TLB entries, no trace, no
+   * verifier.
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -62,8 +66,18 @@ public final class Machine {
     private int tlbEntries = 64;
     private boolean verify;
     private boolean trace;
+    private HardwareModel hardware = HardwareModel.X86;
 
     private Builder() {}
+
+    /** How the CPUs' TLBs treat the dirty bit; {@link HardwareModel#X86} by default. */
+    public Builder hardware(HardwareModel model) {
+      if (model == null) {
+        throw new NullPointerException("hardware");
+      }
+      this.hardware = model;
+      return this;
+    }
 
     /** Number of simulated CPUs, 1 to 256. */
     public Builder cpus(int n) {

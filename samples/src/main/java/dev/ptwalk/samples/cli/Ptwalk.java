@@ -1,5 +1,6 @@
 package dev.ptwalk.samples.cli;
 
+import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.samples.RuntimeDemo;
 import dev.ptwalk.samples.demo.DriverDemo;
@@ -152,16 +153,24 @@ public final class Ptwalk implements Callable<Integer> {
     @Option(names = "--frames", description = "Frames, one sync each (default: ${DEFAULT-VALUE}).")
     int frames = DriverDemo.Options.defaults().frames();
 
-    @Option(names = "--writes", description = "Stores per frame (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--writes", description = "Accesses per frame, three stores in four"
+        + " (default: ${DEFAULT-VALUE}).")
     int writes = DriverDemo.Options.defaults().writesPerFrame();
 
     @Option(names = "--pages", description = "Pages in the buffer, 8..4096 (default:"
         + " ${DEFAULT-VALUE}).")
     int pages = DriverDemo.Options.defaults().pages();
 
-    @Option(names = "--fused", description = "Sync with the hand-written fused walker instead of"
-        + " the generated pair.")
-    boolean fused;
+    @Option(names = "--mode", paramLabel = "MODE", description = "How each sync finds dirty pages:"
+        + " ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). GENERATED: the generated"
+        + " applyAsWrprotect then applyAsClean; FUSED: the driver's hand-written walker;"
+        + " CLEAN_ONLY: applyAsClean alone, relying on hardware dirty bits.")
+    DirtyTrackingDriver.SyncMode mode = DriverDemo.Options.defaults().mode();
+
+    @Option(names = "--hardware", paramLabel = "MODEL", description = "The CPUs' dirty-bit"
+        + " model: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). WEAK keeps writing"
+        + " through a writable TLB entry without setting D until it is flushed.")
+    HardwareModel hardware = DriverDemo.Options.defaults().hardware();
 
     @Option(names = "--html", paramLabel = "FILE",
         description = "Also write the run as a page: pages by state, brackets and flushes.")
@@ -173,8 +182,7 @@ public final class Ptwalk implements Callable<Integer> {
       PrintWriter err = spec.commandLine().getErr();
       DriverDemo.Options options;
       try {
-        options = new DriverDemo.Options(seed, frames, writes, pages,
-            fused ? DirtyTrackingDriver.SyncMode.FUSED : DirtyTrackingDriver.SyncMode.GENERATED);
+        options = new DriverDemo.Options(seed, frames, writes, pages, mode, hardware);
       } catch (IllegalArgumentException e) {
         err.println("ptwalk demo: " + e.getMessage());
         return 2;

@@ -2,6 +2,7 @@ package dev.ptwalk.samples.demo;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.trace.TraceEvent;
@@ -21,10 +22,11 @@ import java.util.TreeSet;
 public final class DriverDemo {
   /** The demo's settings; the defaults are what {@code bin/ptwalk demo} runs. */
   public record Options(long seed, int frames, int writesPerFrame, int pages,
-      DirtyTrackingDriver.SyncMode mode) {
-    /** The built-in default: seed 42, 6 frames of 12 stores on a 32-page buffer. */
+      DirtyTrackingDriver.SyncMode mode, HardwareModel hardware) {
+    /** The built-in default: seed 42, 6 frames of 12 stores on a 32-page x86 buffer. */
     public static Options defaults() {
-      return new Options(42, 6, 12, 32, DirtyTrackingDriver.SyncMode.GENERATED);
+      return new Options(42, 6, 12, 32, DirtyTrackingDriver.SyncMode.GENERATED,
+          HardwareModel.X86);
     }
 
     /** Validates the ranges. */
@@ -38,8 +40,8 @@ public final class DriverDemo {
       if (pages < 8 || pages > 4096) {
         throw new IllegalArgumentException("--pages must be 8..4096, was " + pages);
       }
-      if (mode == null) {
-        throw new NullPointerException("mode");
+      if (mode == null || hardware == null) {
+        throw new NullPointerException("mode and hardware");
       }
     }
   }
@@ -58,7 +60,8 @@ public final class DriverDemo {
 
   /** Run with {@code options}; progress goes to {@code progress} on long runs (or null). */
   public static Result run(Options options, PrintStream progress) {
-    Machine machine = Machine.builder().cpus(2).verify(true).trace(true).build();
+    Machine machine = Machine.builder().cpus(2).hardware(options.hardware()).verify(true)
+        .trace(true).build();
     DirtyTrackingDriver driver =
         new DirtyTrackingDriver(machine, "vmwgfx-bo", options.pages(), options.mode());
     MmStruct a = machine.newMm("A");
@@ -76,6 +79,10 @@ public final class DriverDemo {
         Vma v = vmas.get(rnd.nextInt(2));
         long pgoff = v.pgoff() + rnd.nextLong(v.pages());
         long word = rnd.nextInt(512) * 8L;
+        if (rnd.nextInt(4) == 0) {
+          machine.cpu(rnd.nextInt(2)).load(v.mm(), v.addressOf(pgoff) + word);
+          continue;
+        }
         machine.cpu(rnd.nextInt(2)).store(v.mm(), v.addressOf(pgoff) + word, ++counter);
         written.add((int) pgoff);
       }
@@ -111,19 +118,30 @@ public final class DriverDemo {
     return out;
   }
 
+  private static String describe(DirtyTrackingDriver.SyncMode mode) {
+    switch (mode) {
+      case GENERATED:
+        return "generated applyAsWrprotect + applyAsClean";
+      case FUSED:
+        return "hand-written fused wrprotect-and-clean";
+      default:
+        return "clean-only (hardware dirty bits)";
+    }
+  }
+
   /** Print the per-frame table and the end-to-end check. */
   public static void print(Options options, Result r, PrintStream out) {
-    out.printf("ptwalk demo: a vmwgfx-style dirty-tracking driver (seed %d, %d frames, %d stores"
-        + " per frame, %s sync)%n", options.seed(), options.frames(), options.writesPerFrame(),
-        options.mode() == DirtyTrackingDriver.SyncMode.GENERATED
-            ? "generated applyAsWrprotect + applyAsClean" : "hand-written fused");
+    out.printf("ptwalk demo: a vmwgfx-style dirty-tracking driver (seed %d, %d frames, %d"
+        + " accesses per frame, %s sync, %s hardware)%n", options.seed(), options.frames(),
+        options.writesPerFrame(), describe(options.mode()),
+        options.hardware().name().toLowerCase(java.util.Locale.ROOT));
     out.printf("buffer: %d pages, VM_SHARED|VM_WRITE|VM_IO|VM_PFNMAP%n", options.pages());
     for (VmaView v : r.vmas()) {
       out.printf("  process %s maps pgoff %d..%d at 0x%x%n", v.mm(), v.pgoff(),
           v.pgoff() + v.pages() - 1, v.start());
     }
     out.println();
-    out.printf("%-6s %-7s %-14s %-12s %-9s %s%n", "frame", "stores", "pages written",
+    out.printf("%-6s %-7s %-14s %-12s %-9s %s%n", "frame", "access", "pages written",
         "found dirty", "brackets", "TLB flushes");
     for (Frame f : r.frames()) {
       SyncReport s = f.sync();

@@ -32,9 +32,10 @@ public final class HtmlReport {
         .append("vertical-align:middle;border:1px solid #888}")
         .append("text{font-size:11px;font-family:monospace}\n</style>\n</head>\n<body>\n")
         .append("<h1>ptwalk demo: a dirty-tracking driver</h1>\n");
-    h.append(String.format(Locale.ROOT, "<p>seed %d, %d frames, %d stores per frame, %d-page"
-        + " buffer. Pages are shown as they were just before each frame's sync.</p>%n",
-        options.seed(), options.frames(), options.writesPerFrame(), options.pages()));
+    h.append(String.format(Locale.ROOT, "<p>seed %d, %d frames, %d accesses per frame, %d-page"
+        + " buffer, %s sync, %s hardware. Pages are shown as they were just before each frame's"
+        + " sync.</p>%n", options.seed(), options.frames(), options.writesPerFrame(),
+        options.pages(), options.mode(), options.hardware()));
     h.append("<p class=\"legend\">")
         .append(swatch("#d9534f", "dirty")).append(swatch("#5cb85c", "writable, clean"))
         .append(swatch("#bbbbbb", "write-protected, clean")).append(swatch("#ffffff",
@@ -62,7 +63,7 @@ public final class HtmlReport {
   private static void frame(StringBuilder h, List<DriverDemo.VmaView> vmas, DriverDemo.Frame f) {
     SyncReport s = f.sync();
     h.append(String.format(Locale.ROOT, "<section class=\"sync\" data-frame=\"%d\">%n<h2>Frame %d:"
-        + " %d stores to %d pages; the sync found %d dirty, opened %d brackets, made %d TLB"
+        + " %d accesses, stores to %d pages; the sync found %d dirty, opened %d brackets, made %d TLB"
         + " flushes</h2>%n", f.number(), f.number(), f.stores(), f.pagesWritten().size(),
         s.dirtyPages().size(), s.brackets().size(), s.flushes().size()));
     long maxPages = vmas.stream().mapToLong(DriverDemo.VmaView::pages).max().orElse(1);

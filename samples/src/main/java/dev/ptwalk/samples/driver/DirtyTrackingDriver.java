@@ -35,14 +35,45 @@ import java.util.concurrent.locks.ReentrantLock;
  * writers wait) write-protects the buffer in every process, collects the pages whose PTEs the
  * hardware dirtied with the clean walker and its bitmap, and copies the union of both sets to the
  * device. After a sync with no writer running, the device holds exactly what the CPUs wrote.
+ * {@link SyncMode#CLEAN_ONLY} instead leaves pages writable and relies on the hardware dirty bit
+ * alone.
  */
 public final class DirtyTrackingDriver {
   /** How a sync finds the dirty pages. */
   public enum SyncMode {
-    /** The generated {@code applyAsWrprotect} then {@code applyAsClean} (two passes). */
-    GENERATED,
-    /** The hand-written {@link DriverWalkers#wrprotectAndClean} (one pass). */
-    FUSED
+    /**
+     * vmwgfx's mkwrite method: the generated {@code applyAsWrprotect}, then {@code applyAsClean}
+     * (two passes). Every first write after a sync faults into the driver.
+     */
+    GENERATED(true, (d, bitmap) -> DirtyHelpersWalkers.applyAsWrprotect(d.buffer(), 0, d.pages())
+        + DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
+            new DirtyWindow())),
+    /** The same, with the hand-written {@link DriverWalkers#wrprotectAndClean} (one pass). */
+    FUSED(true, (d, bitmap) -> DriverWalkers.wrprotectAndClean(d.buffer(), d.pages(), bitmap)),
+    /**
+     * vmwgfx's page-table method: pages stay writable and only the hardware dirty bit tells; the
+     * sync is {@code applyAsClean} alone. Correct on x86; see {@code HardwareModel#WEAK}.
+     */
+    CLEAN_ONLY(false, (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0,
+        bitmap, new DirtyWindow()));
+
+    private final boolean writeNotify;
+    private final SyncStrategy strategy;
+
+    SyncMode(boolean writeNotify, SyncStrategy strategy) {
+      this.writeNotify = writeNotify;
+      this.strategy = strategy;
+    }
+
+    /** Whether read faults map read-only so the first write reaches the driver. */
+    public boolean writeNotify() {
+      return writeNotify;
+    }
+
+    /** The collection this mode runs. */
+    public SyncStrategy strategy() {
+      return strategy;
+    }
   }
 
   /** The flags of every VMA of the buffer. */
@@ -53,7 +84,8 @@ public final class DirtyTrackingDriver {
   private final Machine machine;
   private final AddressSpace buffer;
   private final int pages;
-  private final SyncMode mode;
+  private final boolean writeNotify;
+  private final SyncStrategy strategy;
   private final long[] frames;
   private final long[][] device;
   private final ReentrantLock lock = new ReentrantLock();
@@ -81,7 +113,7 @@ public final class DirtyTrackingDriver {
 
     @Override
     public boolean wantsWriteNotify() {
-      return true;
+      return writeNotify;
     }
   };
 
@@ -91,13 +123,23 @@ public final class DirtyTrackingDriver {
    * @throws IllegalArgumentException if pages is not 1 to 1 Mi
    */
   public DirtyTrackingDriver(Machine machine, String name, int pages, SyncMode mode) {
+    this(machine, name, pages, mode.writeNotify(), mode.strategy());
+  }
+
+  /**
+   * A buffer whose syncs run {@code strategy}; {@code writeNotify} says whether read faults map
+   * read-only. For strategies of one's own, including deliberately broken ones in tests.
+   */
+  public DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,
+      SyncStrategy strategy) {
     if (pages < 1 || pages > (1 << 20)) {
       throw new IllegalArgumentException("a buffer has 1 to 1048576 pages, not " + pages);
     }
     this.machine = machine;
     this.buffer = machine.newAddressSpace(name);
     this.pages = pages;
-    this.mode = mode;
+    this.writeNotify = writeNotify;
+    this.strategy = strategy;
     this.frames = new long[pages];
     this.device = new long[pages][WORDS];
     PhysMem mem = machine.physMem();
@@ -144,15 +186,7 @@ public final class DirtyTrackingDriver {
     try {
       int mark = machine.trace().events().size();
       long[] bitmap = new long[(pages + 63) / 64];
-      long wrprotected;
-      long cleaned;
-      if (mode == SyncMode.GENERATED) {
-        wrprotected = DirtyHelpersWalkers.applyAsWrprotect(buffer, 0, pages);
-        cleaned = DirtyHelpersWalkers.applyAsClean(buffer, 0, pages, 0, bitmap, new DirtyWindow());
-      } else {
-        wrprotected = DriverWalkers.wrprotectAndClean(buffer, pages, bitmap);
-        cleaned = wrprotected;
-      }
+      long changed = strategy.collect(this, bitmap);
       BitSet fromPte = BitSet.valueOf(bitmap);
       BitSet fromMkwrite = (BitSet) recorded.clone();
       recorded.clear();
@@ -171,18 +205,16 @@ public final class DirtyTrackingDriver {
           flushes.add((TraceEvent.TlbFlush) e);
         }
       }
-      return new SyncReport(list(all), list(fromMkwrite), list(fromPte), wrprotected, cleaned,
-          brackets, flushes);
+      return new SyncReport(list(all), list(fromMkwrite), list(fromPte), changed, brackets,
+          flushes);
     } finally {
       lock.unlock();
     }
   }
 
-  private void copyToDevice(int page) {
-    PhysMem mem = machine.physMem();
-    for (int w = 0; w < WORDS; w++) {
-      device[page][w] = mem.read(frames[page], w * (long) Long.BYTES);
-    }
+  /** Copy buffer page {@code page} from CPU memory to the device (a DMA of the whole page). */
+  public void copyToDevice(int page) {
+    machine.physMem().copyOut(frames[page], device[page]);
   }
 
   /** Word {@code word} of the device's copy of {@code page}. */
@@ -195,11 +227,8 @@ public final class DirtyTrackingDriver {
     PhysMem mem = machine.physMem();
     List<Integer> out = new ArrayList<>();
     for (int p = 0; p < pages; p++) {
-      for (int w = 0; w < WORDS; w++) {
-        if (device[p][w] != mem.read(frames[p], w * (long) Long.BYTES)) {
-          out.add(p);
-          break;
-        }
+      if (!mem.sameAs(frames[p], device[p])) {
+        out.add(p);
       }
     }
     return out;

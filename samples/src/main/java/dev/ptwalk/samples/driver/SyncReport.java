@@ -10,13 +10,12 @@ import java.util.List;
  * @param fromMkwrite of those, pages the driver had recorded in {@code ->pfn_mkwrite} or a write
  *     fault
  * @param fromPte of those, pages the clean walker found dirty in a PTE
- * @param wrprotected PTEs write-protected
- * @param cleaned PTEs cleaned
+ * @param changed PTEs the sync's walkers changed
  * @param brackets the notifier brackets the walkers opened (empty when the trace is off)
  * @param flushes the TLB flushes the walkers made (empty when the trace is off)
  */
 public record SyncReport(List<Integer> dirtyPages, List<Integer> fromMkwrite,
-    List<Integer> fromPte, long wrprotected, long cleaned,
+    List<Integer> fromPte, long changed,
     List<TraceEvent.NotifierStart> brackets, List<TraceEvent.TlbFlush> flushes) {
   /** Copies the lists. */
   public SyncReport {

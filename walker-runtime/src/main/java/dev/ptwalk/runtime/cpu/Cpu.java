@@ -25,6 +25,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       then the access is retried.
  * </ul>
  *
+ * <p>That is the {@link HardwareModel#X86} model; under {@link HardwareModel#WEAK} a store through
+ * an entry cached writable but clean goes through without setting D.
+ *
  * <p>A CPU may be driven by any thread, one access at a time. A TLB flush waits for the access in
  * progress to finish, as an IPI waits for the current instruction.
  */
@@ -34,13 +37,20 @@ public final class Cpu {
   private final Machine machine;
   private final int id;
   private final Tlb tlb;
+  private final HardwareModel model;
   private final ReentrantLock lock = new ReentrantLock();
 
   /** Created by {@link Machine}. */
-  public Cpu(Machine machine, int id, int tlbEntries) {
+  public Cpu(Machine machine, int id, int tlbEntries, HardwareModel model) {
     this.machine = machine;
     this.id = id;
     this.tlb = new Tlb(tlbEntries);
+    this.model = model;
+  }
+
+  /** How this CPU's TLB treats the dirty bit. */
+  public HardwareModel model() {
+    return model;
   }
 
   /** {@code smp_processor_id()}. */
@@ -149,8 +159,8 @@ public final class Cpu {
     long vpn = addr >>> Pgtable.PAGE_SHIFT;
     TlbEntry e = tlb.lookup(mm.id(), vpn);
     if (e != null) {
-      if (!write || (e.writable() && e.dirty())) {
-        return e.pfn();
+      if (!write || (e.writable() && (e.dirty() || model == HardwareModel.WEAK))) {
+        return e.pfn(); // WEAK: a writable entry accepts the store without setting D
       }
       // A store through an entry without D re-walks to set it; one without RW faults. Either
       // way the stale entry goes.

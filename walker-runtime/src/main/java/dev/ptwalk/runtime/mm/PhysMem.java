@@ -52,6 +52,23 @@ public final class PhysMem {
     }
   }
 
+  /**
+   * {@code memcpy} out of a frame: copy all of {@code pfn} into {@code dst} (512 words) in one
+   * bulk operation, as a device DMA would, not word by word.
+   */
+  public void copyOut(long pfn, long[] dst) {
+    if (dst.length != WORDS_PER_PAGE) {
+      throw new IllegalArgumentException("dst must hold " + WORDS_PER_PAGE + " words, not "
+          + dst.length);
+    }
+    System.arraycopy(frame(pfn), 0, dst, 0, WORDS_PER_PAGE);
+  }
+
+  /** Whether frame {@code pfn} holds exactly the 512 words of {@code copy}. */
+  public boolean sameAs(long pfn, long[] copy) {
+    return java.util.Arrays.equals(frame(pfn), copy);
+  }
+
   private long[] frame(long pfn) {
     long[] f = frames.get(pfn);
     if (f == null) {

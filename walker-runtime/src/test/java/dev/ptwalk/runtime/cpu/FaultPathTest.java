@@ -234,6 +234,23 @@ class FaultPathTest {
   }
 
   @Test
+  void weakHardwareWritesThroughACleanWritableEntryWithoutSettingDirty() {
+    Machine weak = Machine.builder().hardware(HardwareModel.WEAK).build();
+    MmStruct m = weak.newMm("A");
+    Vma v = m.mmap(weak.newAddressSpace("f"), A0, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
+    Cpu c = weak.cpu(0);
+    assertEquals(HardwareModel.WEAK, c.model());
+    c.load(m, A0); // caches RW, clean
+    c.store(m, A0, 5);
+    assertFalse(Pte.dirty(m.followPte(A0)), "the stale entry wrote without setting D");
+    assertEquals(5, c.load(m, A0));
+    TlbFlush.flushTlbPage(v, A0);
+    c.store(m, A0, 6);
+    assertTrue(Pte.dirty(m.followPte(A0)), "after the flush, the miss walks and sets D");
+    // The same sequence on x86 sets D on the first store (see the test below).
+  }
+
+  @Test
   void rewalkFaultsWhenThePteIsNoLongerWritable() {
     Machine bare = Machine.builder().trace(true).build();
     MmStruct m = bare.newMm("A");

@@ -582,14 +582,11 @@ final class BracketAnalysis {
       case LAMBDA_EXPRESSION:
         hiddenInside(((LambdaExpressionTree) e).getBody());
         return in;
-      case MEMBER_REFERENCE: {
-        Element target = ctx.element(e);
-        Role role = Marks.role(target);
-        if (role == Role.CHANGE || role == Role.IN_BRACKET || hidden.find(target) != null) {
+      case MEMBER_REFERENCE:
+        if (changesPtes(ctx.element(e))) {
           ctx.report(ctx.pos(e), Diagnostic.Kind.ERROR, Message.HIDDEN_CHANGE_LAMBDA, ctx.text(e));
         }
         return in;
-      }
       case CONDITIONAL_EXPRESSION: {
         ConditionalExpressionTree c = (ConditionalExpressionTree) e;
         Set<State> s = eval(c.getCondition(), in, jumps);
@@ -764,9 +761,7 @@ final class BracketAnalysis {
     new TreeScanner<Void, Void>() {
       @Override
       public Void visitMethodInvocation(MethodInvocationTree mi, Void unused) {
-        Element target = ctx.element(mi);
-        Role role = Marks.role(target);
-        if (role == Role.CHANGE || role == Role.IN_BRACKET || hidden.find(target) != null) {
+        if (changesPtes(ctx.element(mi))) {
           ctx.report(ctx.pos(mi), Diagnostic.Kind.ERROR, Message.HIDDEN_CHANGE_LAMBDA,
               ctx.text(mi.getMethodSelect()));
         }
@@ -775,15 +770,19 @@ final class BracketAnalysis {
 
       @Override
       public Void visitMemberReference(MemberReferenceTree mr, Void unused) {
-        Element target = ctx.element(mr);
-        Role role = Marks.role(target);
-        if (role == Role.CHANGE || role == Role.IN_BRACKET || hidden.find(target) != null) {
+        if (changesPtes(ctx.element(mr))) {
           ctx.report(ctx.pos(mr), Diagnostic.Kind.ERROR, Message.HIDDEN_CHANGE_LAMBDA,
               ctx.text(mr));
         }
         return super.visitMemberReference(mr, unused);
       }
     }.scan(body, null);
+  }
+
+  /** Whether calling {@code target} changes a PTE: a runtime change, an @InBracket or hidden one. */
+  private boolean changesPtes(Element target) {
+    Role role = Marks.role(target);
+    return role == Role.CHANGE || role == Role.IN_BRACKET || hidden.find(target) != null;
   }
 
   private static Set<State> map(Set<State> in, java.util.function.UnaryOperator<State> f) {

@@ -50,7 +50,7 @@ public final class DriverDemo {
   public record VmaView(String mm, long start, long pgoff, long pages) {}
 
   /** One frame: what was written, each VMA's pages before the sync, and the sync. */
-  public record Frame(int number, int stores, List<Integer> pagesWritten,
+  public record Frame(int number, int accesses, List<Integer> pagesWritten,
       List<List<Character>> states, SyncReport sync) {}
 
   /** A finished run. */
@@ -149,7 +149,7 @@ public final class DriverDemo {
       for (TraceEvent.TlbFlush fl : s.flushes()) {
         flushes.add(String.format("%s[0x%x,0x%x)", fl.mm(), fl.start(), fl.end()));
       }
-      out.printf("%-6d %-7d %-14d %-12d %-9d %s%n", f.number(), f.stores(),
+      out.printf("%-6d %-7d %-14d %-12d %-9d %s%n", f.number(), f.accesses(),
           f.pagesWritten().size(), s.dirtyPages().size(), s.brackets().size(),
           flushes.isEmpty() ? "none" : String.join(" ", flushes));
     }

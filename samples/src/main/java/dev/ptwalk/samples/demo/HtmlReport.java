@@ -64,7 +64,7 @@ public final class HtmlReport {
     SyncReport s = f.sync();
     h.append(String.format(Locale.ROOT, "<section class=\"sync\" data-frame=\"%d\">%n<h2>Frame %d:"
         + " %d accesses, stores to %d pages; the sync found %d dirty, opened %d brackets, made %d TLB"
-        + " flushes</h2>%n", f.number(), f.number(), f.stores(), f.pagesWritten().size(),
+        + " flushes</h2>%n", f.number(), f.number(), f.accesses(), f.pagesWritten().size(),
         s.dirtyPages().size(), s.brackets().size(), s.flushes().size()));
     long maxPages = vmas.stream().mapToLong(DriverDemo.VmaView::pages).max().orElse(1);
     int rowHeight = 3 * CELL + 10;

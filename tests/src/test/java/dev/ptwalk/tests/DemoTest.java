@@ -103,6 +103,22 @@ class DemoTest {
   }
 
   @Test
+  void aLongRunShowsProgressOnStderr() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Ptwalk.execute(new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8), "demo", "--frames", "200",
+        "--writes", "2");
+    assertEquals(0, status);
+    List<String> progress = err.toString(StandardCharsets.UTF_8).lines().toList();
+    assertEquals(10, progress.size(), progress::toString);
+    assertEquals("ptwalk demo: frame 20/200", progress.get(0));
+    assertEquals("ptwalk demo: frame 200/200", progress.get(9));
+    assertTrue(!out.toString(StandardCharsets.UTF_8).contains("frame 20/200"),
+        "progress stays off stdout");
+  }
+
+  @Test
   void badOptionsAreUsageErrors() {
     demo(2, "--pages", "3");
     demo(2, "--frames", "x");

@@ -184,7 +184,7 @@ public final class DirtyTrackingDriver {
   public SyncReport sync() {
     lock.lock();
     try {
-      int mark = machine.trace().events().size();
+      int mark = machine.trace().size();
       long[] bitmap = new long[(pages + 63) / 64];
       long changed = strategy.collect(this, bitmap);
       BitSet fromPte = BitSet.valueOf(bitmap);
@@ -195,10 +195,9 @@ public final class DirtyTrackingDriver {
       for (int p = all.nextSetBit(0); p >= 0; p = all.nextSetBit(p + 1)) {
         copyToDevice(p);
       }
-      List<TraceEvent> events = machine.trace().events();
       List<TraceEvent.NotifierStart> brackets = new ArrayList<>();
       List<TraceEvent.TlbFlush> flushes = new ArrayList<>();
-      for (TraceEvent e : events.subList(Math.min(mark, events.size()), events.size())) {
+      for (TraceEvent e : machine.trace().eventsSince(mark)) {
         if (e instanceof TraceEvent.NotifierStart) {
           brackets.add((TraceEvent.NotifierStart) e);
         } else if (e instanceof TraceEvent.TlbFlush) {

@@ -274,7 +274,7 @@ public final class Scenario {
     }
     long[] map = new long[(int) ((bits + 63) / 64)];
     DirtyWindow window = new DirtyWindow();
-    int mark = machine().trace().events().size();
+    int mark = machine().trace().size();
     long warningsBefore = machine().counters().warnings();
     long total;
     try {
@@ -307,10 +307,9 @@ public final class Scenario {
       }
       sb.append("],\"start\":").append(window.start).append(",\"end\":").append(window.end);
     }
-    List<TraceEvent> events = machine().trace().events();
     List<String> notifiers = new ArrayList<>();
     List<String> flushes = new ArrayList<>();
-    for (TraceEvent e : events.subList(mark, events.size())) {
+    for (TraceEvent e : machine().trace().eventsSince(mark)) {
       if (e instanceof TraceEvent.NotifierStart) {
         TraceEvent.NotifierStart n = (TraceEvent.NotifierStart) e;
         notifiers.add("{\"mm\":" + Json.string(n.mm()) + ",\"event\":" + Json.string(n.event())

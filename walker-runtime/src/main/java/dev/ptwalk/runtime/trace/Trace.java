@@ -50,6 +50,24 @@ public final class Trace {
     }
   }
 
+  /** How many events are recorded: a mark for {@link #eventsSince}. */
+  public int size() {
+    synchronized (events) {
+      return events.size();
+    }
+  }
+
+  /**
+   * The events recorded after {@code mark} (an earlier {@link #size()}), oldest first; all of
+   * them if the trace was cleared since.
+   */
+  public List<TraceEvent> eventsSince(int mark) {
+    synchronized (events) {
+      return List.copyOf(events.subList(mark <= events.size() ? Math.max(0, mark) : 0,
+          events.size()));
+    }
+  }
+
   /** A snapshot of the events of one type, oldest first. */
   public <T extends TraceEvent> List<T> events(Class<T> type) {
     return events(type, e -> true);

@@ -112,6 +112,13 @@ class NotifierTest {
             new TraceEvent.NotifierEnd("A", "PROTECTION_PAGE", 0x1000, 0x3000)),
         machine.trace().events().stream().filter(e -> !(e instanceof TraceEvent.PteSet)).toList());
     assertEquals(1, machine.counters().notifierBrackets());
+    int mark = machine.trace().size();
+    MmuNotifiers.invalidateRangeStart(r);
+    assertEquals(List.of(new TraceEvent.NotifierStart("A", "PROTECTION_PAGE", 0x1000, 0x3000)),
+        machine.trace().eventsSince(mark));
+    MmuNotifiers.invalidateRangeEnd(r);
+    machine.trace().clear();
+    assertEquals(List.of(), machine.trace().eventsSince(mark), "a mark past a clear: all events");
   }
 
   @Test

@@ -30,16 +30,10 @@ import javax.tools.Diagnostic;
 public final class LocalCallbackScanner {
   private final Trees trees;
   private final Set<CompilationUnitTree> seen = new HashSet<>();
-  private int errors;
 
   /** A scanner over the sources {@code trees} knows. */
   public LocalCallbackScanner(Trees trees) {
     this.trees = trees;
-  }
-
-  /** Errors reported so far. */
-  public int errorCount() {
-    return errors;
   }
 
   /** Scan the compilation unit of each root element once. */
@@ -92,7 +86,6 @@ public final class LocalCallbackScanner {
                 ? Message.CALLBACK_IN_ANONYMOUS_CLASS.format(method.getName())
                 : Message.CALLBACK_IN_LOCAL_CLASS.format(method.getName(), tree.getSimpleName());
             trees.printMessage(Diagnostic.Kind.ERROR, text, method, unit);
-            errors++;
           }
         }
       }

@@ -183,7 +183,12 @@ public final class CallbackValidator {
     if (n == 3 && !isVma(params.get(2).asType())) {
       return null;
     }
-    return CallbackShape.values()[n - 1];
+    for (CallbackShape shape : CallbackShape.values()) {
+      if (shape.arity() == n) {
+        return shape;
+      }
+    }
+    return null;
   }
 
   private static boolean isVma(TypeMirror type) {

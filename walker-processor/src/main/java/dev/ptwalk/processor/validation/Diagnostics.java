@@ -33,15 +33,6 @@ public final class Diagnostics {
     messager.printMessage(Diagnostic.Kind.ERROR, message.format(args), element, annotation, value);
   }
 
-  /** A note on {@code element}, or on no element when it is null. */
-  public void note(Element element, String text) {
-    if (element == null) {
-      messager.printMessage(Diagnostic.Kind.NOTE, text);
-    } else {
-      messager.printMessage(Diagnostic.Kind.NOTE, text, element);
-    }
-  }
-
   /** Errors reported so far. */
   public int errorCount() {
     return errors;

@@ -61,8 +61,9 @@ public final class Memory {
   public static VmFaultResult handleMmFault(Vma vma, long address, boolean write) {
     long addr = address & Pgtable.PAGE_MASK;
     MmStruct mm = vma.mm();
-    if (mm.pgd().hugeLeaf(addr) != 0) {
-      return hugeFault(vma, addr, write);
+    long huge = mm.pgd().hugeLeaf(addr);
+    if (huge != 0) {
+      return hugeFault(vma, addr, write, huge);
     }
     PteTable pt = mm.pgd().pteAlloc(addr);
     long orig = pt.get(addr);
@@ -206,9 +207,8 @@ public final class Memory {
   }
 
   /** A fault on a huge leaf: only accesses the leaf already allows are modelled. */
-  private static VmFaultResult hugeFault(Vma vma, long addr, boolean write) {
+  private static VmFaultResult hugeFault(Vma vma, long addr, boolean write, long leaf) {
     MmStruct mm = vma.mm();
-    long leaf = mm.pgd().hugeLeaf(addr);
     if (Pte.present(leaf) && (!write || Pte.write(leaf))) {
       return traced(mm, addr, write, "huge_spurious", VmFaultResult.OK);
     }

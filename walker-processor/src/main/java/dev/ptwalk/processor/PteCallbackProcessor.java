@@ -5,6 +5,7 @@ import com.palantir.javapoet.JavaFile;
 import com.sun.source.util.Trees;
 import dev.ptwalk.processor.checks.BodyChecks;
 import dev.ptwalk.processor.checks.LocalCallbackScanner;
+import dev.ptwalk.processor.model.WalkerKind;
 import dev.ptwalk.processor.model.WalkersSpec;
 import dev.ptwalk.processor.validation.CallbackValidator;
 import dev.ptwalk.processor.validation.Diagnostics;
@@ -48,20 +49,32 @@ public final class PteCallbackProcessor extends AbstractProcessor {
   private LocalCallbackScanner localScanner;
   private boolean bodyChecks;
   private boolean skippedNoted;
+  private final List<WalkerKind> kinds;
 
   /** {@code -Aptwalk.requireBodyChecks=true}: no body checks (no javac trees) is an error. */
   public static final String REQUIRE_BODY_CHECKS = "ptwalk.requireBodyChecks";
 
   /** Instantiated by the compiler through {@link java.util.ServiceLoader}. */
-  public PteCallbackProcessor() {}
+  public PteCallbackProcessor() {
+    this(WalkerKind.builtins());
+  }
+
+  /**
+   * A processor knowing {@code kinds} instead of the built-in ones: how a test shows that a new
+   * kind is one more {@link WalkerKind} constant and nothing else.
+   */
+  PteCallbackProcessor(List<WalkerKind> kinds) {
+    this.kinds = List.copyOf(kinds);
+  }
 
   @Override
   public synchronized void init(ProcessingEnvironment env) {
     super.init(env);
     diagnostics = new Diagnostics(env.getMessager());
-    validator = new CallbackValidator(env.getElementUtils(), env.getTypeUtils(), diagnostics);
+    validator =
+        new CallbackValidator(env.getElementUtils(), env.getTypeUtils(), diagnostics, kinds);
     localScanner = trees(env).map(LocalCallbackScanner::new).orElse(null);
-    bodyChecks = BodyChecks.install(env).isPresent();
+    bodyChecks = BodyChecks.install(env, kinds).isPresent();
   }
 
   @Override

@@ -144,8 +144,35 @@ class DiagnosticsTest {
     fails(source("C", "class C {", "  @PteCallback(value = WRPROTECT,",
             "      bitmap = true)", "  static long wp(long pte) { return pte; }", "}"),
         "bitmap = true", "[ptwalk:bitmap-unsupported]",
-        "@PteCallback(WRPROTECT) has no dirty bitmap: only CLEAN walkers record the pages they"
-            + " change. Remove 'bitmap = true', or use CLEAN.");
+        "@PteCallback(WRPROTECT) has no dirty bitmap: only CLEAN, SOFT_DIRTY, UFFD_WP and YOUNG"
+            + " walkers record the pages they change. Remove 'bitmap = true', or use one of those"
+            + " kinds.");
+  }
+
+  @Test
+  void bitmapOnLazyfree() {
+    fails(source("C", "class C {", "  @PteCallback(value = LAZYFREE,",
+            "      bitmap = true)", "  static long f(long pte) { return Pte.mkclean(pte); }", "}"),
+        "bitmap = true", "[ptwalk:bitmap-unsupported]",
+        "@PteCallback(LAZYFREE) has no dirty bitmap");
+  }
+
+  @Test
+  void scopeTheKindCannotWalk() {
+    fails(source("C", "class C {", "  @PteCallback(value = WRPROTECT,",
+            "      scope = PteCallback.Scope.MM)",
+            "  static long wp(long pte) { return Pte.wrprotect(pte); }", "}"),
+        "scope = PteCallback.Scope.MM", "[ptwalk:scope-unsupported]",
+        "@PteCallback(WRPROTECT) cannot walk scope MM: a WRPROTECT walker mirrors"
+            + " apply_as_wrprotect, which walks MAPPING. Use scope = MAPPING, or leave scope to its"
+            + " DEFAULT (MAPPING).");
+    fails(source("D", "class D {", "  @PteCallback(value = SOFT_DIRTY,",
+            "      scope = PteCallback.Scope.MAPPING)",
+            "  static long sd(long pte) { return Pte.clearSoftDirty(pte); }", "}"),
+        "scope = PteCallback.Scope.MAPPING", "[ptwalk:scope-unsupported]",
+        "@PteCallback(SOFT_DIRTY) cannot walk scope MAPPING: a SOFT_DIRTY walker mirrors"
+            + " clear_refs_write, which walks MM. Use scope = MM, or leave scope to its DEFAULT"
+            + " (MM).");
   }
 
   @Test

@@ -11,6 +11,7 @@ import com.google.testing.compile.Compiler;
 import com.google.testing.compile.JavaFileObjects;
 import dev.ptwalk.processor.model.CallbackShape;
 import dev.ptwalk.processor.model.CallbackSpec;
+import dev.ptwalk.processor.model.Scope;
 import dev.ptwalk.processor.model.WalkerKind;
 import dev.ptwalk.processor.model.WalkersSpec;
 import dev.ptwalk.processor.writing.WalkersWriter;
@@ -176,7 +177,8 @@ class GenerationTest {
           return null;
         });
     WalkersSpec spec = new WalkersSpec("p", List.of("C"), List.of(
-        new CallbackSpec("wp", CallbackShape.PTE, WalkerKind.WRPROTECT, false, "applyAsWp")));
+        new CallbackSpec("wp", CallbackShape.PTE, WalkerKind.WRPROTECT, Scope.MAPPING,
+            false, "applyAsWp")));
     assertEquals(List.of(owner),
         new WalkersWriter().write(spec, owner).typeSpec().originatingElements());
   }

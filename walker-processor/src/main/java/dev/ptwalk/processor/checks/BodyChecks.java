@@ -10,10 +10,12 @@ import com.sun.source.util.TaskListener;
 import com.sun.source.util.TreePath;
 import com.sun.source.util.Trees;
 import dev.ptwalk.processor.checks.Marks.Role;
+import dev.ptwalk.processor.model.WalkerKind;
 import dev.ptwalk.processor.validation.Message;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import javax.annotation.processing.ProcessingEnvironment;
@@ -30,12 +32,14 @@ import javax.tools.Diagnostic;
  */
 public final class BodyChecks implements TaskListener {
   private final Trees trees;
+  private final List<WalkerKind> kinds;
   private final HiddenChanges hidden;
   private final Set<String> reported = new HashSet<>();
   private final Set<Element> checked = new HashSet<>();
 
-  private BodyChecks(Trees trees) {
+  private BodyChecks(Trees trees, List<WalkerKind> kinds) {
     this.trees = trees;
+    this.kinds = List.copyOf(kinds);
     this.hidden = new HiddenChanges(trees);
   }
 
@@ -43,9 +47,9 @@ public final class BodyChecks implements TaskListener {
    * Install the checks on the running javac; empty when the compiler is not javac (or javac
    * behind a wrapper), which offers no {@code com.sun.source} trees.
    */
-  public static Optional<BodyChecks> install(ProcessingEnvironment env) {
+  public static Optional<BodyChecks> install(ProcessingEnvironment env, List<WalkerKind> kinds) {
     try {
-      BodyChecks checks = new BodyChecks(Trees.instance(env));
+      BodyChecks checks = new BodyChecks(Trees.instance(env), kinds);
       JavacTask.instance(env).addTaskListener(checks);
       return Optional.of(checks);
     } catch (IllegalArgumentException | LinkageError e) {
@@ -107,7 +111,7 @@ public final class BodyChecks implements TaskListener {
       new BracketAnalysis(ctx, hidden).analyze(method, role == Role.IN_BRACKET);
     }
     if (callback) {
-      new CallbackTransitions(ctx).check(method, element);
+      new CallbackTransitions(ctx, kinds).check(method, element);
     }
   }
 }

@@ -11,8 +11,10 @@ import com.sun.source.tree.UnaryTree;
 import com.sun.source.tree.VariableTree;
 import com.sun.source.util.TreeScanner;
 import dev.ptwalk.processor.checks.Marks.Role;
+import dev.ptwalk.processor.model.PteBit;
 import dev.ptwalk.processor.model.WalkerKind;
 import dev.ptwalk.processor.validation.Message;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -24,28 +26,31 @@ import javax.tools.Diagnostic;
 
 /**
  * Checks that a {@code @PteCallback} body changes the PTE only as its kind allows: the generated
- * walker's notifier event and TLB flush cover that change and no other. {@code WRPROTECT} may
- * clear RW, {@code CLEAN} may clear DIRTY; {@code Pte} helpers say what they change through the
- * runtime's {@code @PteTransform} mark. What the check cannot follow (raw arithmetic on the PTE,
- * the PTE handed to another method) is a warning, never a silent pass.
+ * walker's notifier event and TLB flush cover that change and no other. What each kind allows is
+ * its {@link WalkerKind#transitions()} ({@code WRPROTECT} may clear RW, {@code SOFT_DIRTY} may
+ * clear SOFT_DIRTY and RW, ...); {@code Pte} helpers say what they change through the runtime's
+ * {@code @PteTransform} mark. What the check cannot follow (raw arithmetic on the PTE, the PTE
+ * handed to another method) is a warning, never a silent pass.
  */
 final class CallbackTransitions {
   private final TreeContext ctx;
+  private final List<WalkerKind> kinds;
 
-  CallbackTransitions(TreeContext ctx) {
+  CallbackTransitions(TreeContext ctx, List<WalkerKind> kinds) {
     this.ctx = ctx;
+    this.kinds = kinds;
   }
 
   void check(MethodTree method, ExecutableElement element) {
     AnnotationMirror a = Marks.annotation(element, Marks.PTE_CALLBACK);
     Object kindValue = a == null ? null : Marks.value(a, "value");
     WalkerKind kind = kindValue instanceof VariableElement
-        ? WalkerKind.fromConstant(((VariableElement) kindValue).getSimpleName().toString()) : null;
+        ? WalkerKind.named(kinds, ((VariableElement) kindValue).getSimpleName().toString())
+        : null;
     if (kind == null || method.getBody() == null || method.getParameters().isEmpty()) {
       return;
     }
-    String allowedBit = kind == WalkerKind.WRPROTECT ? "RW" : "DIRTY";
-    String allowedHelper = kind == WalkerKind.WRPROTECT ? "Pte.wrprotect" : "Pte.mkclean";
+    String allowedHelper = kind.allowedHelpers();
     String name = element.getSimpleName().toString();
     Set<String> tainted = new HashSet<>();
     tainted.add(method.getParameters().get(0).getName().toString());
@@ -77,12 +82,10 @@ final class CallbackTransitions {
           List<String> sets = Marks.strings(t, "sets");
           boolean pfn = Boolean.TRUE.equals(Marks.value(t, "changesPfn"));
           String effect = effect(clears, sets, pfn);
-          boolean allowed = sets.isEmpty() && !pfn
-              && clears.stream().allMatch(allowedBit::equals);
-          if (!allowed) {
+          if (!kind.allows(bits(sets), bits(clears), pfn)) {
             ctx.report(mi, Diagnostic.Kind.ERROR, Message.ILLEGAL_TRANSITION, kind, name,
-                target.getSimpleName(), effect, kind,
-                "clear " + allowedBit + " (" + allowedHelper + ")", kind.notifierEvent());
+                target.getSimpleName(), effect, kind, kind.allowedDescription(),
+                kind.coverage());
           }
         } else if (role != Role.PTE_QUERY && mi.getArguments().stream()
             .anyMatch(arg -> mentions(arg, tainted))) {
@@ -123,6 +126,19 @@ final class CallbackTransitions {
             kind, allowedHelper + " and the Pte queries");
       }
     }.scan(method.getBody(), null);
+  }
+
+  /** The bits named by a mark; a name this processor does not know stands for "anything". */
+  private static Set<PteBit> bits(List<String> names) {
+    Set<PteBit> out = EnumSet.noneOf(PteBit.class);
+    for (String n : names) {
+      PteBit b = PteBit.named(n);
+      if (b == null) {
+        return EnumSet.allOf(PteBit.class);
+      }
+      out.add(b);
+    }
+    return out;
   }
 
   private static String effect(List<String> clears, List<String> sets, boolean pfn) {

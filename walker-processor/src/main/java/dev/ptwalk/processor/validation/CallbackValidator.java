@@ -2,6 +2,7 @@ package dev.ptwalk.processor.validation;
 
 import dev.ptwalk.processor.model.CallbackShape;
 import dev.ptwalk.processor.model.CallbackSpec;
+import dev.ptwalk.processor.model.Scope;
 import dev.ptwalk.processor.model.WalkerKind;
 import dev.ptwalk.processor.model.WalkersSpec;
 import java.util.ArrayList;
@@ -43,12 +44,15 @@ public final class CallbackValidator {
   private final Elements elements;
   private final Types types;
   private final Diagnostics diagnostics;
+  private final List<WalkerKind> kinds;
 
-  /** A validator reporting through {@code diagnostics}. */
-  public CallbackValidator(Elements elements, Types types, Diagnostics diagnostics) {
+  /** A validator reporting through {@code diagnostics}, knowing {@code kinds}. */
+  public CallbackValidator(Elements elements, Types types, Diagnostics diagnostics,
+      List<WalkerKind> kinds) {
     this.elements = elements;
     this.types = types;
     this.diagnostics = diagnostics;
+    this.kinds = List.copyOf(kinds);
   }
 
   /** Validate the callbacks {@code methods} of {@code owner}, given in source order. */
@@ -143,7 +147,7 @@ public final class CallbackValidator {
         elements.getElementValuesWithDefaults(annotation);
     String kindName = ((VariableElement) value(values, "value").getValue()).getSimpleName()
         .toString();
-    WalkerKind kind = WalkerKind.fromConstant(kindName);
+    WalkerKind kind = WalkerKind.named(kinds, kindName);
     if (kind == null) {
       diagnostics.error(method, annotation, value(explicit, "value"), Message.INTERNAL_ERROR,
           method, "this processor does not know PteCallback.Kind." + kindName
@@ -153,8 +157,10 @@ public final class CallbackValidator {
     boolean bitmap = (Boolean) value(values, "bitmap").getValue();
     if (bitmap && !kind.supportsBitmap()) {
       diagnostics.error(method, annotation, value(explicit, "bitmap"), Message.BITMAP_UNSUPPORTED,
-          kind);
+          kind, WalkerKind.withBitmap(kinds));
     }
+    Scope scope = scope(method, annotation, value(values, "scope"), value(explicit, "scope"),
+        kind);
     String walkerName = (String) value(values, "name").getValue();
     if (walkerName.isEmpty()) {
       walkerName = CallbackSpec.defaultWalkerName(name.toString());
@@ -166,7 +172,34 @@ public final class CallbackValidator {
     if (diagnostics.errorCount() > errorsBefore) {
       return null;
     }
-    return new CallbackSpec(name.toString(), shape, kind, bitmap, walkerName);
+    return new CallbackSpec(name.toString(), shape, kind, scope, bitmap, walkerName);
+  }
+
+  /**
+   * The scope {@code PteCallback.Scope} names, {@code DEFAULT} being the kind's own; null after
+   * reporting one the kind cannot walk.
+   */
+  private Scope scope(ExecutableElement method, AnnotationMirror annotation, AnnotationValue value,
+      AnnotationValue explicit, WalkerKind kind) {
+    String name = ((VariableElement) value.getValue()).getSimpleName().toString();
+    if (name.equals("DEFAULT")) {
+      return kind.defaultScope();
+    }
+    Scope scope = null;
+    for (Scope s : Scope.values()) {
+      if (s.name().equals(name)) {
+        scope = s;
+      }
+    }
+    if (scope == null || !kind.supports(scope)) {
+      String allowed = kind.scopes().stream().map(s -> "scope = " + s)
+          .collect(Collectors.joining(" or "));
+      String walks = kind.scopes().stream().map(Scope::name).collect(Collectors.joining(" or "));
+      diagnostics.error(method, annotation, explicit, Message.SCOPE_UNSUPPORTED, kind, name, kind,
+          kind.kernelWalker(), walks, allowed, kind.defaultScope());
+      return null;
+    }
+    return scope;
   }
 
   private CallbackShape shape(ExecutableElement method) {

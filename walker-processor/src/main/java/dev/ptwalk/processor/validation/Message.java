@@ -49,8 +49,12 @@ public enum Message {
           + " propagate. Handle it inside the callback, or throw an unchecked exception."),
   /** {@code bitmap = true} on a kind without a bitmap. */
   BITMAP_UNSUPPORTED("bitmap-unsupported",
-      "@PteCallback(%s) has no dirty bitmap: only CLEAN walkers record the pages they change."
-          + " Remove 'bitmap = true', or use CLEAN."),
+      "@PteCallback(%s) has no dirty bitmap: only %s walkers record the pages they change."
+          + " Remove 'bitmap = true', or use one of those kinds."),
+  /** {@code scope} names a scope the kind cannot walk. */
+  SCOPE_UNSUPPORTED("scope-unsupported",
+      "@PteCallback(%s) cannot walk scope %s: a %s walker mirrors %s, which walks %s. Use %s, or"
+          + " leave scope to its DEFAULT (%s)."),
   /** Two callbacks of one class generate the same walker. */
   DUPLICATE_WALKER_NAME("duplicate-walker-name",
       "@PteCallback method %s() would generate walker %s.%s(), which %s() already generates."
@@ -122,9 +126,9 @@ public enum Message {
           + " @InBracket helper."),
   /** A callback changes the PTE in a way its kind does not allow. */
   ILLEGAL_TRANSITION("illegal-transition",
-      "@PteCallback(%s) method %s() calls Pte.%s, which %s; a %s walker may only %s. Its %s"
-          + " notifier event and its TLB flush cover only that change, so anything else would"
-          + " reach secondary MMUs and other CPUs' TLBs unannounced."),
+      "@PteCallback(%s) method %s() calls Pte.%s, which %s; a %s walker may only %s. %s cover"
+          + " only that change, so anything else would reach secondary MMUs and other CPUs' TLBs"
+          + " unannounced."),
   /** A callback computes the PTE in a way the check cannot follow. */
   UNCHECKED_PTE_ARITHMETIC("unchecked-pte-arithmetic",
       "@PteCallback(%s) method %s(): %s, which this check cannot follow, so the PTE transition"

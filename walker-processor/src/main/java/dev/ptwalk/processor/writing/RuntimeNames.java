@@ -22,6 +22,9 @@ final class RuntimeNames {
   static final ClassName BUG = ClassName.get(RT + ".debug", "Bug");
   static final ClassName PTE_TABLE_CURSOR = ClassName.get(RT + ".walk", "PteTableCursor");
   static final ClassName DIRTY_WINDOW = ClassName.get(RT, "DirtyWindow");
+  static final ClassName PTE = ClassName.get(RT, "Pte");
+  static final ClassName MMU_GATHER = ClassName.get(RT + ".mm", "MmuGather");
+  static final ClassName FOLIO = ClassName.get(RT + ".mm", "Folio");
   static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
   static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
   static final ClassName CHECKED_WALKER = ClassName.get("dev.ptwalk.annotations", "CheckedWalker");

@@ -24,4 +24,19 @@ public final class Bug {
     }
     return condition;
   }
+
+  /**
+   * {@code WARN(condition, format, ...)}: as {@link #warnOn}, with a message formatted ({@link
+   * String#format}) from {@code format} and {@code arg} only when the condition holds, so that a
+   * warning that does not fire costs no allocation.
+   *
+   * @return {@code condition}
+   */
+  public static boolean warn(MmStruct mm, boolean condition, String format, Object arg) {
+    if (condition) {
+      mm.machine().warn("mm " + mm.name() + ": " + String.format(java.util.Locale.ROOT, format,
+          arg));
+    }
+    return condition;
+  }
 }

@@ -26,6 +26,8 @@ public final class Pgtable {
   public static final int PMD_SHIFT = 21;
   /** {@code PMD_SIZE}: 2 MiB, what one PTE table maps. */
   public static final long PMD_SIZE = 1L << PMD_SHIFT;
+  /** {@code PMD_MASK}. */
+  public static final long PMD_MASK = ~(PMD_SIZE - 1);
   /** {@code PUD_SHIFT}. */
   public static final int PUD_SHIFT = 30;
   /** {@code PUD_SIZE}: 1 GiB. */

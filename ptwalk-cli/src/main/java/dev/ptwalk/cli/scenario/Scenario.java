@@ -1,4 +1,4 @@
-package dev.ptwalk.samples.scenario;
+package dev.ptwalk.cli.scenario;
 
 import static dev.ptwalk.runtime.mm.VmFlags.VM_HUGETLB;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_IO;

@@ -1,4 +1,4 @@
-package dev.ptwalk.samples.scenario;
+package dev.ptwalk.cli.scenario;
 
 /** The two JSON value forms the scenario output needs. */
 final class Json {

@@ -1,13 +1,13 @@
-package dev.ptwalk.samples.cli;
+package dev.ptwalk.cli;
 
+import dev.ptwalk.cli.demo.DriverDemo;
+import dev.ptwalk.cli.demo.HtmlReport;
+import dev.ptwalk.cli.scenario.Scenario;
+import dev.ptwalk.cli.scenario.ScenarioException;
 import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.samples.RuntimeDemo;
-import dev.ptwalk.samples.demo.DriverDemo;
-import dev.ptwalk.samples.demo.HtmlReport;
 import dev.ptwalk.samples.driver.DirtyTrackingDriver;
-import dev.ptwalk.samples.scenario.Scenario;
-import dev.ptwalk.samples.scenario.ScenarioException;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,11 +22,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** The {@code ptwalk} command: {@code run}, {@code demo} and {@code runtime-demo}. */
 @Command(name = "ptwalk", mixinStandardHelpOptions = true, version = "ptwalk 0.1.0",

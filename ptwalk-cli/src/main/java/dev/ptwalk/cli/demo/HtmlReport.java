@@ -1,11 +1,11 @@
-package dev.ptwalk.samples.demo;
+package dev.ptwalk.cli.demo;
 
 import dev.ptwalk.runtime.trace.TraceEvent;
 import dev.ptwalk.samples.driver.SyncReport;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The demo as a picture: for each frame, each VMA's pages coloured by their state before the

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ptwalk.cli.Ptwalk;
+import dev.ptwalk.cli.scenario.Scenario;
+import dev.ptwalk.cli.scenario.Verb;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -206,5 +208,10 @@ class ScenarioTest {
     assertEquals(0, r.status());
     assertTrue(r.out().contains("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]"));
     assertTrue(r.out().contains("--classpath=PATH"));
+    for (Verb v : Scenario.VERBS) {
+      for (String form : v.forms()) {
+        assertTrue(r.out().contains("\n  " + form), () -> "--help lists " + form);
+      }
+    }
   }
 }

@@ -15,6 +15,7 @@ import dev.ptwalk.runtime.cpu.SignalException;
 import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.runtime.mm.AddressSpace;
 import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.cli.scenario.Verb.Phase;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -27,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * Runs a scenario file against a fresh simulated machine and prints what happened, one JSON object
@@ -54,6 +56,31 @@ import java.util.Map;
  * runtime verifier is on: a walker that breaks a page-table rule stops the run.
  */
 public final class Scenario {
+  /**
+   * Every verb, in the order {@code --help} lists them. To add one: write its method below (it
+   * gets the {@link Line}, checks it with the line's helpers, and runs it), and add a row here.
+   */
+  public static final List<Verb> VERBS = List.of(
+      new Verb("cpus", Phase.CONFIG, List.of("cpus N"),
+          "simulated CPUs, default 2; before any access", Scenario::cpus),
+      new Verb("mapping", Phase.SETUP, List.of("mapping NAME"), "an address_space",
+          Scenario::mapping),
+      new Verb("mm", Phase.SETUP, List.of("mm NAME"), "an mm_struct (a process)", Scenario::mm),
+      new Verb("vma", Phase.SETUP,
+          List.of("vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]"),
+          "F: read write shared maywrite io pfnmap hugetlb", Scenario::vma),
+      new Verb("write", Phase.ACTION, List.of("write MM ADDR [cpu=N]"),
+          "a store by CPU N (default 0)", Scenario::write),
+      new Verb("read", Phase.ACTION, List.of("read MM ADDR [cpu=N]"), "a load", Scenario::read),
+      new Verb("walk", Phase.ACTION,
+          List.of("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]"),
+          "call a generated (or any) walker on the class path", Scenario::walk),
+      new Verb("pte", Phase.ACTION, List.of("pte MM ADDR"), "print that PTE's state",
+          Scenario::pte));
+
+  private static final Map<String, Verb> BY_NAME =
+      VERBS.stream().collect(Collectors.toMap(Verb::name, v -> v));
+
   private final String file;
   private final ClassLoader walkers;
   private final PrintStream out;
@@ -61,8 +88,8 @@ public final class Scenario {
   private Machine machine;
   private final Map<String, MmStruct> mms = new LinkedHashMap<>();
   private final Map<String, AddressSpace> mappings = new LinkedHashMap<>();
-  /** The mapping, mm and vma lines run so far, replayed if {@code cpus} rebuilds the machine. */
-  private final List<Map.Entry<Integer, List<String>>> setup = new ArrayList<>();
+  /** The SETUP lines run so far, replayed if {@code cpus} rebuilds the machine. */
+  private final List<Line> setup = new ArrayList<>();
   private boolean accessed;
 
   /**
@@ -76,6 +103,29 @@ public final class Scenario {
   }
 
   /**
+   * The verbs as {@code ptwalk run --help} lists them: each form, and its help on the same line
+   * when the form is short enough, else on the next.
+   */
+  public static List<String> help() {
+    List<String> lines = new ArrayList<>();
+    String pad = " ".repeat(30);
+    for (Verb v : VERBS) {
+      for (int i = 0; i < v.forms().size(); i++) {
+        String form = "  " + v.forms().get(i);
+        if (i < v.forms().size() - 1) {
+          lines.add(form);
+        } else if (form.length() < pad.length()) {
+          lines.add(form + pad.substring(form.length()) + v.help());
+        } else {
+          lines.add(form);
+          lines.add(pad + v.help());
+        }
+      }
+    }
+    return lines;
+  }
+
+  /**
    * Run every line of {@code in}.
    *
    * @throws ScenarioException for a malformed line, an unknown name or verb, an overlapping VMA,
@@ -86,12 +136,12 @@ public final class Scenario {
   public void run(Reader in) throws IOException {
     BufferedReader reader = new BufferedReader(in);
     String text;
-    int line = 0;
+    int number = 0;
     while ((text = reader.readLine()) != null) {
-      line++;
+      number++;
       List<String> tokens = tokens(text);
       if (!tokens.isEmpty()) {
-        execute(line, tokens);
+        execute(number, tokens);
       }
     }
   }
@@ -110,58 +160,31 @@ public final class Scenario {
     return out;
   }
 
-  private void execute(int line, List<String> t) {
-    String verb = t.get(0);
-    switch (verb) {
-      case "cpus":
-        arity(line, t, 2, 2, "cpus N");
-        if (accessed) {
-          throw new ScenarioException(file, line,
-              "cpus must come before the first write, read, walk or pte");
-        }
-        cpus = (int) number(line, t.get(1), "N", 1, 256);
-        rebuild();
-        break;
-      case "mapping":
-      case "mm":
-      case "vma":
-        setupCommand(line, t);
-        setup.add(Map.entry(line, t));
-        break;
-      case "write":
-      case "read":
-        accessed = true;
-        access(line, t, verb.equals("write"));
-        break;
-      case "walk":
-        accessed = true;
-        walk(line, t);
-        break;
-      case "pte":
-        accessed = true;
-        pte(line, t);
-        break;
-      default:
-        throw new ScenarioException(file, line, "unknown verb '" + verb
-            + "'; expected cpus, mapping, mm, vma, write, read, walk or pte");
+  private void execute(int number, List<String> tokens) {
+    Verb verb = BY_NAME.get(tokens.get(0));
+    if (verb == null) {
+      throw new ScenarioException(file, number, "unknown verb '" + tokens.get(0) + "'; expected "
+          + names(VERBS));
+    }
+    Line line = new Line(file, number, tokens, verb);
+    if (verb.phase() == Phase.CONFIG && accessed) {
+      throw line.error(verb.name() + " must come before the first " + names(VERBS.stream()
+          .filter(v -> v.phase() == Phase.ACTION).collect(Collectors.toList())));
+    }
+    if (verb.phase() == Phase.ACTION) {
+      accessed = true;
+    }
+    verb.action().run(this, line);
+    if (verb.phase() == Phase.SETUP) {
+      setup.add(line);
     }
   }
 
-  private void setupCommand(int line, List<String> t) {
-    switch (t.get(0)) {
-      case "mapping":
-        arity(line, t, 2, 2, "mapping NAME");
-        fresh(line, t.get(1), mappings, "mapping");
-        mappings.put(t.get(1), machine().newAddressSpace(t.get(1)));
-        break;
-      case "mm":
-        arity(line, t, 2, 2, "mm NAME");
-        fresh(line, t.get(1), mms, "mm");
-        mms.put(t.get(1), machine().newMm(t.get(1)));
-        break;
-      default:
-        vma(line, t);
-    }
+  /** "a, b or c". */
+  private static String names(List<Verb> verbs) {
+    List<String> names = verbs.stream().map(Verb::name).collect(Collectors.toList());
+    return names.size() == 1 ? names.get(0) : String.join(", ", names.subList(0,
+        names.size() - 1)) + " or " + names.get(names.size() - 1);
   }
 
   /** A new machine with {@link #cpus} CPUs, with the setup so far replayed on it. */
@@ -169,8 +192,8 @@ public final class Scenario {
     machine = null;
     mms.clear();
     mappings.clear();
-    for (Map.Entry<Integer, List<String>> e : setup) {
-      setupCommand(e.getKey(), e.getValue());
+    for (Line l : setup) {
+      l.verb().action().run(this, l);
     }
   }
 
@@ -181,96 +204,118 @@ public final class Scenario {
     return machine;
   }
 
-  private void vma(int line, List<String> t) {
-    String usage = "vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]";
-    arity(line, t, 7, 7, usage);
-    MmStruct mm = mm(line, t.get(1));
-    AddressSpace mapping = mapping(line, t.get(2));
-    Map<String, String> kv = keyValues(line, t.subList(3, 7), List.of("start", "pages", "pgoff",
-        "flags"), usage);
+  // ---- the verbs, one method each ----
+
+  private void cpus(Line l) {
+    l.arity(1, 1);
+    cpus = (int) l.number(l.arg(1), "N", 1, 256);
+    rebuild();
+  }
+
+  private void mapping(Line l) {
+    l.arity(1, 1);
+    fresh(l, l.arg(1), mappings, "mapping");
+    mappings.put(l.arg(1), machine().newAddressSpace(l.arg(1)));
+  }
+
+  private void mm(Line l) {
+    l.arity(1, 1);
+    fresh(l, l.arg(1), mms, "mm");
+    mms.put(l.arg(1), machine().newMm(l.arg(1)));
+  }
+
+  private void vma(Line l) {
+    l.arity(6, 6);
+    MmStruct mm = mm(l, l.arg(1));
+    AddressSpace mapping = mapping(l, l.arg(2));
+    Map<String, String> kv = l.keyValues(3, List.of("start", "pages", "pgoff", "flags"));
     for (String key : List.of("start", "pages", "pgoff", "flags")) {
       if (!kv.containsKey(key)) {
-        throw new ScenarioException(file, line, "missing " + key + "=...; usage: " + usage);
+        throw l.error("missing " + key + "=...; usage: " + l.verb().usage());
       }
     }
-    long start = number(line, kv.get("start"), "start", 0, Long.MAX_VALUE);
-    long pages = number(line, kv.get("pages"), "pages", 1, Long.MAX_VALUE);
-    long pgoff = number(line, kv.get("pgoff"), "pgoff", 0, Long.MAX_VALUE);
-    long flags = flags(line, kv.get("flags"));
+    long start = l.number(kv.get("start"), "start", 0, Long.MAX_VALUE);
+    long pages = l.number(kv.get("pages"), "pages", 1, Long.MAX_VALUE);
+    long pgoff = l.number(kv.get("pgoff"), "pgoff", 0, Long.MAX_VALUE);
+    long flags = flags(l, kv.get("flags"));
     try {
       mm.mmap(mapping, start, pages, pgoff, flags);
     } catch (IllegalArgumentException e) {
-      throw new ScenarioException(file, line, e.getMessage());
+      throw l.error(e.getMessage());
     }
   }
 
-  private void access(int line, List<String> t, boolean write) {
-    String usage = (write ? "write" : "read") + " MM ADDR [cpu=N]";
-    arity(line, t, 3, 4, usage);
-    MmStruct mm = mm(line, t.get(1));
-    long addr = number(line, t.get(2), "ADDR", 0, Long.MAX_VALUE);
+  private void write(Line l) {
+    access(l, true);
+  }
+
+  private void read(Line l) {
+    access(l, false);
+  }
+
+  private void access(Line l, boolean write) {
+    l.arity(2, 3);
+    MmStruct mm = mm(l, l.arg(1));
+    long addr = l.number(l.arg(2), "ADDR", 0, Long.MAX_VALUE);
     if ((addr & 7) != 0) {
-      throw new ScenarioException(file, line, "ADDR 0x" + Long.toHexString(addr)
+      throw l.error("ADDR 0x" + Long.toHexString(addr)
           + " must be 8-byte aligned: accesses are 64-bit words");
     }
     int cpu = 0;
-    if (t.size() == 4) {
-      Map<String, String> kv = keyValues(line, t.subList(3, 4), List.of("cpu"), usage);
-      cpu = (int) number(line, kv.get("cpu"), "cpu", 0, machine().cpus().size() - 1);
+    if (l.size() == 4) {
+      Map<String, String> kv = l.keyValues(3, List.of("cpu"));
+      cpu = (int) l.number(kv.get("cpu"), "cpu", 0, machine().cpus().size() - 1);
     }
     try {
       if (write) {
-        machine().cpu(cpu).store(mm, addr, line);
+        machine().cpu(cpu).store(mm, addr, l.number());
       } else {
         machine().cpu(cpu).load(mm, addr);
       }
     } catch (SignalException e) {
       String key = e.signal() == SignalException.Signal.SIGSEGV ? "segfault" : "sigbus";
-      out.println("{\"line\":" + line + ",\"" + key + "\":{\"mm\":" + Json.string(e.mm())
+      out.println("{\"line\":" + l.number() + ",\"" + key + "\":{\"mm\":" + Json.string(e.mm())
           + ",\"addr\":" + Json.hex(addr) + ",\"access\":\"" + (write ? "write" : "read")
           + "\"}}");
     }
   }
 
-  private void pte(int line, List<String> t) {
-    arity(line, t, 3, 3, "pte MM ADDR");
-    MmStruct mm = mm(line, t.get(1));
-    long addr = number(line, t.get(2), "ADDR", 0, Long.MAX_VALUE);
+  private void pte(Line l) {
+    l.arity(2, 2);
+    MmStruct mm = mm(l, l.arg(1));
+    long addr = l.number(l.arg(2), "ADDR", 0, Long.MAX_VALUE);
     long pte;
     try {
       pte = mm.followPte(addr);
     } catch (IllegalArgumentException e) {
-      throw new ScenarioException(file, line, e.getMessage());
+      throw l.error(e.getMessage());
     }
-    out.println("{\"line\":" + line + ",\"pte\":{\"mm\":" + Json.string(mm.name()) + ",\"addr\":"
-        + Json.hex(addr) + ",\"present\":" + Pte.present(pte) + ",\"write\":" + Pte.write(pte)
-        + ",\"dirty\":" + Pte.dirty(pte) + ",\"young\":" + Pte.young(pte) + "}}");
+    out.println("{\"line\":" + l.number() + ",\"pte\":{\"mm\":" + Json.string(mm.name())
+        + ",\"addr\":" + Json.hex(addr) + ",\"present\":" + Pte.present(pte) + ",\"write\":"
+        + Pte.write(pte) + ",\"dirty\":" + Pte.dirty(pte) + ",\"young\":" + Pte.young(pte)
+        + "}}");
   }
 
-  private void walk(int line, List<String> t) {
-    String usage = "walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]";
-    arity(line, t, 5, 7, usage);
-    String target = t.get(1);
-    AddressSpace mapping = mapping(line, t.get(2));
-    Map<String, String> kv = keyValues(line, t.subList(3, t.size()),
-        List.of("first", "nr", "bitmap_pgoff", "bits"), usage);
+  private void walk(Line l) {
+    l.arity(4, 6);
+    String target = l.arg(1);
+    AddressSpace mapping = mapping(l, l.arg(2));
+    Map<String, String> kv = l.keyValues(3, List.of("first", "nr", "bitmap_pgoff", "bits"));
     if (!kv.containsKey("first") || !kv.containsKey("nr")) {
-      throw new ScenarioException(file, line, "walk needs first=N and nr=N; usage: " + usage);
+      throw l.error("walk needs first=N and nr=N; usage: " + l.verb().usage());
     }
-    long first = number(line, kv.get("first"), "first", 0, Long.MAX_VALUE);
-    long nr = number(line, kv.get("nr"), "nr", 0, Long.MAX_VALUE);
-    Method method = findWalker(line, target);
+    long first = l.number(kv.get("first"), "first", 0, Long.MAX_VALUE);
+    long nr = l.number(kv.get("nr"), "nr", 0, Long.MAX_VALUE);
+    Method method = findWalker(l, target);
     boolean bitmap = method.getParameterCount() == 6;
     if (!bitmap && (kv.containsKey("bitmap_pgoff") || kv.containsKey("bits"))) {
-      throw new ScenarioException(file, line, target
-          + " takes no bitmap: bitmap_pgoff= and bits= are for bitmap walkers");
+      throw l.error(target + " takes no bitmap: bitmap_pgoff= and bits= are for bitmap walkers");
     }
     long bitmapPgoff = kv.containsKey("bitmap_pgoff")
-        ? number(line, kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE) : first;
-    long bits = kv.containsKey("bits")
-        ? number(line, kv.get("bits"), "bits", 0, 1L << 30) : nr;
+        ? l.number(kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE) : first;
+    long bits = kv.containsKey("bits") ? l.number(kv.get("bits"), "bits", 0, 1L << 30) : nr;
     if (bits > (1L << 30)) {
-      throw new ScenarioException(file, line, "bits=" + bits + " is more than 2^30");
+      throw l.error("bits=" + bits + " is more than 2^30");
     }
     long[] map = new long[(int) ((bits + 63) / 64)];
     DirtyWindow window = new DirtyWindow();
@@ -282,19 +327,18 @@ public final class Scenario {
           : method.invoke(null, mapping, first, nr);
       total = (Long) r;
     } catch (IllegalAccessException e) {
-      throw new ScenarioException(file, line, target + " cannot be called: " + e.getMessage());
+      throw l.error(target + " cannot be called: " + e.getMessage());
     } catch (InvocationTargetException e) {
       Throwable cause = e.getCause();
       if (cause instanceof VerifierViolation) {
         throw (VerifierViolation) cause;
       }
       if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
-        throw new ScenarioException(file, line, target + " rejected its arguments: "
-            + cause.getMessage());
+        throw l.error(target + " rejected its arguments: " + cause.getMessage());
       }
-      throw new ScenarioException(file, line, target + " threw " + cause);
+      throw l.error(target + " threw " + cause);
     }
-    StringBuilder sb = new StringBuilder("{\"line\":").append(line)
+    StringBuilder sb = new StringBuilder("{\"line\":").append(l.number())
         .append(",\"walk\":").append(Json.string(target)).append(",\"total\":").append(total);
     if (bitmap) {
       sb.append(",\"bits\":[");
@@ -329,11 +373,11 @@ public final class Scenario {
   }
 
   /** The public static walker {@code CLASS#METHOD}, with either walker signature. */
-  private Method findWalker(int line, String target) {
+  private Method findWalker(Line l, String target) {
     int hash = target.indexOf('#');
     if (hash <= 0 || hash == target.length() - 1) {
-      throw new ScenarioException(file, line, "'" + target
-          + "' is not CLASS#METHOD (for example dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean)");
+      throw l.error("'" + target + "' is not CLASS#METHOD (for example"
+          + " dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean)");
     }
     String className = target.substring(0, hash);
     String methodName = target.substring(hash + 1);
@@ -341,7 +385,7 @@ public final class Scenario {
     try {
       c = Class.forName(className, true, walkers);
     } catch (ClassNotFoundException | LinkageError e) {
-      throw new ScenarioException(file, line, "walker class " + className
+      throw l.error("walker class " + className
           + " is not on the class path; add its directory or jar with --classpath");
     }
     for (Method m : c.getMethods()) {
@@ -350,8 +394,8 @@ public final class Scenario {
         return m;
       }
     }
-    throw new ScenarioException(file, line, className + " has no public static walker "
-        + methodName + "(AddressSpace, long, long) or " + methodName
+    throw l.error(className + " has no public static walker " + methodName
+        + "(AddressSpace, long, long) or " + methodName
         + "(AddressSpace, long, long, long, long[], DirtyWindow) returning long");
   }
 
@@ -367,77 +411,31 @@ public final class Scenario {
         && p[5] == DirtyWindow.class;
   }
 
-  // ---- parsing helpers ----
+  // ---- names and flags ----
 
-  private void arity(int line, List<String> t, int min, int max, String usage) {
-    if (t.size() < min || t.size() > max) {
-      throw new ScenarioException(file, line, t.get(0) + " takes " + (min == max ? min - 1
-          : (min - 1) + " to " + (max - 1)) + " argument(s), got " + (t.size() - 1)
-          + "; usage: " + usage);
-    }
-  }
-
-  private <T> void fresh(int line, String name, Map<String, T> names, String what) {
+  private static <T> void fresh(Line l, String name, Map<String, T> names, String what) {
     if (names.containsKey(name)) {
-      throw new ScenarioException(file, line, what + " '" + name + "' is already defined");
+      throw l.error(what + " '" + name + "' is already defined");
     }
   }
 
-  private MmStruct mm(int line, String name) {
+  private MmStruct mm(Line l, String name) {
     MmStruct mm = mms.get(name);
     if (mm == null) {
-      throw new ScenarioException(file, line, "unknown mm '" + name + "'; define it first with:"
-          + " mm " + name);
+      throw l.error("unknown mm '" + name + "'; define it first with: mm " + name);
     }
     return mm;
   }
 
-  private AddressSpace mapping(int line, String name) {
+  private AddressSpace mapping(Line l, String name) {
     AddressSpace m = mappings.get(name);
     if (m == null) {
-      throw new ScenarioException(file, line, "unknown mapping '" + name
-          + "'; define it first with: mapping " + name);
+      throw l.error("unknown mapping '" + name + "'; define it first with: mapping " + name);
     }
     return m;
   }
 
-  private Map<String, String> keyValues(int line, List<String> tokens, List<String> allowed,
-      String usage) {
-    Map<String, String> kv = new LinkedHashMap<>();
-    for (String tok : tokens) {
-      int eq = tok.indexOf('=');
-      if (eq <= 0) {
-        throw new ScenarioException(file, line, "'" + tok + "' is not key=value; usage: " + usage);
-      }
-      String key = tok.substring(0, eq);
-      if (!allowed.contains(key)) {
-        throw new ScenarioException(file, line, "unknown key '" + key + "'; expected "
-            + String.join(", ", allowed));
-      }
-      if (kv.put(key, tok.substring(eq + 1)) != null) {
-        throw new ScenarioException(file, line, key + "= is given twice");
-      }
-    }
-    return kv;
-  }
-
-  private long number(int line, String text, String what, long min, long max) {
-    long v;
-    try {
-      v = text.startsWith("0x") || text.startsWith("0X")
-          ? Long.parseUnsignedLong(text.substring(2), 16) : Long.parseLong(text);
-    } catch (NumberFormatException e) {
-      throw new ScenarioException(file, line, what + " '" + text
-          + "' is not a number (decimal, or hex with 0x)");
-    }
-    if (v < min || v > max) {
-      throw new ScenarioException(file, line, what + " " + text + " is out of range ["
-          + min + ", " + max + "]");
-    }
-    return v;
-  }
-
-  private long flags(int line, String text) {
+  private static long flags(Line l, String text) {
     long flags = 0;
     for (String f : text.split(",", -1)) {
       switch (f) {
@@ -463,7 +461,7 @@ public final class Scenario {
           flags |= VM_HUGETLB;
           break;
         default:
-          throw new ScenarioException(file, line, "unknown flag '" + f
+          throw l.error("unknown flag '" + f
               + "'; flags are read, write, shared, maywrite, io, pfnmap, hugetlb");
       }
     }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.Reader;
+import java.io.Writer;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -195,7 +196,9 @@ public final class Ptwalk implements Callable<Integer> {
       DriverDemo.print(options, result, printed);
       printed.flush();
       if (html != null) {
-        Files.writeString(html, HtmlReport.render(options, result), StandardCharsets.UTF_8);
+        try (Writer page = Files.newBufferedWriter(html, StandardCharsets.UTF_8)) {
+          HtmlReport.write(options, result, page);
+        }
         out.println("wrote " + html);
       }
       return result.mismatched().isEmpty() ? 0 : 1;

@@ -89,6 +89,14 @@ class ScenarioTest {
             + "\"dirty\":false,\"young\":true}}", ""), r.out());
   }
 
+  @Test
+  void namesAreEscapedInTheJson() throws IOException {
+    Result r = runLines("mm A\"b\\c", "read A\"b\\c 0x9000");
+    assertEquals(0, r.status(), r.err());
+    assertEquals("{\"line\":2,\"segfault\":{\"mm\":\"A\\\"b\\\\c\",\"addr\":\"0x9000\","
+        + "\"access\":\"read\"}}\n", r.out());
+  }
+
   /** A bad line: exit 2, a message naming file and line, and nothing after it runs. */
   private void fails(String expected, String... lines) throws IOException {
     String[] withTail = java.util.Arrays.copyOf(lines, lines.length + 1);

@@ -83,7 +83,7 @@ public final class Scenario {
 
   private final String file;
   private final ClassLoader walkers;
-  private final PrintStream out;
+  private final JsonLines out;
   private int cpus = 2;
   private Machine machine;
   private final Map<String, MmStruct> mms = new LinkedHashMap<>();
@@ -99,7 +99,7 @@ public final class Scenario {
   public Scenario(String file, ClassLoader walkers, PrintStream out) {
     this.file = file;
     this.walkers = walkers;
-    this.out = out;
+    this.out = new JsonLines(out);
   }
 
   /**
@@ -274,9 +274,13 @@ public final class Scenario {
       }
     } catch (SignalException e) {
       String key = e.signal() == SignalException.Signal.SIGSEGV ? "segfault" : "sigbus";
-      out.println("{\"line\":" + l.number() + ",\"" + key + "\":{\"mm\":" + Json.string(e.mm())
-          + ",\"addr\":" + Json.hex(addr) + ",\"access\":\"" + (write ? "write" : "read")
-          + "\"}}");
+      out.print(l.number(), g -> {
+        g.writeObjectFieldStart(key);
+        g.writeStringField("mm", e.mm());
+        JsonLines.hex(g, "addr", addr);
+        g.writeStringField("access", write ? "write" : "read");
+        g.writeEndObject();
+      });
     }
   }
 
@@ -290,10 +294,17 @@ public final class Scenario {
     } catch (IllegalArgumentException e) {
       throw l.error(e.getMessage());
     }
-    out.println("{\"line\":" + l.number() + ",\"pte\":{\"mm\":" + Json.string(mm.name())
-        + ",\"addr\":" + Json.hex(addr) + ",\"present\":" + Pte.present(pte) + ",\"write\":"
-        + Pte.write(pte) + ",\"dirty\":" + Pte.dirty(pte) + ",\"young\":" + Pte.young(pte)
-        + "}}");
+    long value = pte;
+    out.print(l.number(), g -> {
+      g.writeObjectFieldStart("pte");
+      g.writeStringField("mm", mm.name());
+      JsonLines.hex(g, "addr", addr);
+      g.writeBooleanField("present", Pte.present(value));
+      g.writeBooleanField("write", Pte.write(value));
+      g.writeBooleanField("dirty", Pte.dirty(value));
+      g.writeBooleanField("young", Pte.young(value));
+      g.writeEndObject();
+    });
   }
 
   private void walk(Line l) {
@@ -338,38 +349,51 @@ public final class Scenario {
       }
       throw l.error(target + " threw " + cause);
     }
-    StringBuilder sb = new StringBuilder("{\"line\":").append(l.number())
-        .append(",\"walk\":").append(Json.string(target)).append(",\"total\":").append(total);
-    if (bitmap) {
-      sb.append(",\"bits\":[");
-      String sep = "";
-      for (int i = 0; i < map.length * 64L; i++) {
-        if ((map[i >>> 6] & (1L << (i & 63))) != 0) {
-          sb.append(sep).append(i);
-          sep = ",";
+    List<TraceEvent> events = machine().trace().eventsSince(mark);
+    long warnings = machine().counters().warnings() - warningsBefore;
+    machine().trace().clear();
+    long modified = total;
+    out.print(l.number(), g -> {
+      g.writeStringField("walk", target);
+      g.writeNumberField("total", modified);
+      if (bitmap) {
+        g.writeArrayFieldStart("bits");
+        for (int i = 0; i < map.length * 64L; i++) {
+          if ((map[i >>> 6] & (1L << (i & 63))) != 0) {
+            g.writeNumber(i);
+          }
+        }
+        g.writeEndArray();
+        g.writeNumberField("start", window.start);
+        g.writeNumberField("end", window.end);
+      }
+      g.writeArrayFieldStart("notifiers");
+      for (TraceEvent e : events) {
+        if (e instanceof TraceEvent.NotifierStart) {
+          TraceEvent.NotifierStart n = (TraceEvent.NotifierStart) e;
+          g.writeStartObject();
+          g.writeStringField("mm", n.mm());
+          g.writeStringField("event", n.event());
+          JsonLines.hex(g, "start", n.start());
+          JsonLines.hex(g, "end", n.end());
+          g.writeEndObject();
         }
       }
-      sb.append("],\"start\":").append(window.start).append(",\"end\":").append(window.end);
-    }
-    List<String> notifiers = new ArrayList<>();
-    List<String> flushes = new ArrayList<>();
-    for (TraceEvent e : machine().trace().eventsSince(mark)) {
-      if (e instanceof TraceEvent.NotifierStart) {
-        TraceEvent.NotifierStart n = (TraceEvent.NotifierStart) e;
-        notifiers.add("{\"mm\":" + Json.string(n.mm()) + ",\"event\":" + Json.string(n.event())
-            + ",\"start\":" + Json.hex(n.start()) + ",\"end\":" + Json.hex(n.end()) + "}");
-      } else if (e instanceof TraceEvent.TlbFlush) {
-        TraceEvent.TlbFlush f = (TraceEvent.TlbFlush) e;
-        flushes.add("{\"mm\":" + Json.string(f.mm()) + ",\"start\":" + Json.hex(f.start())
-            + ",\"end\":" + Json.hex(f.end()) + "}");
+      g.writeEndArray();
+      g.writeArrayFieldStart("flushes");
+      for (TraceEvent e : events) {
+        if (e instanceof TraceEvent.TlbFlush) {
+          TraceEvent.TlbFlush f = (TraceEvent.TlbFlush) e;
+          g.writeStartObject();
+          g.writeStringField("mm", f.mm());
+          JsonLines.hex(g, "start", f.start());
+          JsonLines.hex(g, "end", f.end());
+          g.writeEndObject();
+        }
       }
-    }
-    sb.append(",\"notifiers\":[").append(String.join(",", notifiers)).append("]")
-        .append(",\"flushes\":[").append(String.join(",", flushes)).append("]")
-        .append(",\"warnings\":").append(machine().counters().warnings() - warningsBefore)
-        .append("}");
-    machine().trace().clear();
-    out.println(sb);
+      g.writeEndArray();
+      g.writeNumberField("warnings", warnings);
+    });
   }
 
   /** The public static walker {@code CLASS#METHOD}, with either walker signature. */

@@ -3,7 +3,7 @@ package dev.ptwalk.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ptwalk.samples.cli.Ptwalk;
+import dev.ptwalk.cli.Ptwalk;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -3,7 +3,9 @@ package dev.ptwalk.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ptwalk.samples.cli.Ptwalk;
+import dev.ptwalk.cli.Ptwalk;
+import dev.ptwalk.cli.scenario.Scenario;
+import dev.ptwalk.cli.scenario.Verb;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -85,6 +87,14 @@ class ScenarioTest {
             + "\"0x12000\",\"end\":\"0x14000\"}],\"flushes\":[],\"warnings\":1}",
         "{\"line\":16,\"pte\":{\"mm\":\"A\",\"addr\":\"0x11000\",\"present\":true,\"write\":true,"
             + "\"dirty\":false,\"young\":true}}", ""), r.out());
+  }
+
+  @Test
+  void namesAreEscapedInTheJson() throws IOException {
+    Result r = runLines("mm A\"b\\c", "read A\"b\\c 0x9000");
+    assertEquals(0, r.status(), r.err());
+    assertEquals("{\"line\":2,\"segfault\":{\"mm\":\"A\\\"b\\\\c\",\"addr\":\"0x9000\","
+        + "\"access\":\"read\"}}\n", r.out());
   }
 
   /** A bad line: exit 2, a message naming file and line, and nothing after it runs. */
@@ -206,5 +216,10 @@ class ScenarioTest {
     assertEquals(0, r.status());
     assertTrue(r.out().contains("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]"));
     assertTrue(r.out().contains("--classpath=PATH"));
+    for (Verb v : Scenario.VERBS) {
+      for (String form : v.forms()) {
+        assertTrue(r.out().contains("\n  " + form), () -> "--help lists " + form);
+      }
+    }
   }
 }

@@ -1,4 +1,4 @@
-package dev.ptwalk.samples.demo;
+package dev.ptwalk.cli.demo;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;

@@ -1,4 +1,4 @@
-package dev.ptwalk.samples.scenario;
+package dev.ptwalk.cli.scenario;
 
 /** A scenario line that cannot run: malformed, naming something unknown, or refused. */
 public final class ScenarioException extends RuntimeException {

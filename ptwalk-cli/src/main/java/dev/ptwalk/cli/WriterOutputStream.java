@@ -1,4 +1,4 @@
-package dev.ptwalk.samples.cli;
+package dev.ptwalk.cli;
 
 import java.io.OutputStream;
 import java.io.PrintWriter;

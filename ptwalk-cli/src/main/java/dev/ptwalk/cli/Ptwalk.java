@@ -1,18 +1,19 @@
-package dev.ptwalk.samples.cli;
+package dev.ptwalk.cli;
 
+import dev.ptwalk.cli.demo.DriverDemo;
+import dev.ptwalk.cli.demo.HtmlReport;
+import dev.ptwalk.cli.scenario.Scenario;
+import dev.ptwalk.cli.scenario.ScenarioException;
 import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.samples.RuntimeDemo;
-import dev.ptwalk.samples.demo.DriverDemo;
-import dev.ptwalk.samples.demo.HtmlReport;
 import dev.ptwalk.samples.driver.DirtyTrackingDriver;
-import dev.ptwalk.samples.scenario.Scenario;
-import dev.ptwalk.samples.scenario.ScenarioException;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.Reader;
+import java.io.Writer;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -22,11 +23,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** The {@code ptwalk} command: {@code run}, {@code demo} and {@code runtime-demo}. */
 @Command(name = "ptwalk", mixinStandardHelpOptions = true, version = "ptwalk 0.1.0",
@@ -51,6 +52,7 @@ public final class Ptwalk implements Callable<Integer> {
   /** Run {@code args}, printing to {@code out} and {@code err}; returns the exit status. */
   public static int execute(PrintStream out, PrintStream err, String... args) {
     CommandLine cl = new CommandLine(new Ptwalk());
+    Run.describe(cl.getSubcommands().get("run").getCommandSpec().usageMessage());
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     return cl.execute(args);
@@ -64,22 +66,8 @@ public final class Ptwalk implements Callable<Integer> {
 
   /** {@code ptwalk run}. */
   @Command(name = "run", mixinStandardHelpOptions = true,
-      description = {"Run a scenario file against a fresh simulated machine and print what"
-          + " happened, one JSON object per line.", "",
-          "Scenario lines ('#' starts a comment; numbers are decimal or 0x-hex):",
-          "  cpus N                      simulated CPUs, default 2; before any access",
-          "  mapping NAME                an address_space",
-          "  mm NAME                     an mm_struct (a process)",
-          "  vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]",
-          "                              F: read write shared maywrite io pfnmap hugetlb",
-          "  write MM ADDR [cpu=N]       a store by CPU N (default 0)",
-          "  read MM ADDR [cpu=N]        a load",
-          "  walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]",
-          "                              call a generated (or any) walker on the class path",
-          "  pte MM ADDR                 print that PTE's state", "",
-          "A malformed line, an unknown name or verb, an overlapping VMA or a walker that"
-              + " cannot be found stops the run with a message on stderr naming the line, exit"
-              + " status 2."})
+      description = "Run a scenario file against a fresh simulated machine and print what"
+          + " happened, one JSON object per line.")
   static final class Run implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -90,6 +78,19 @@ public final class Ptwalk implements Callable<Integer> {
 
     @Parameters(paramLabel = "FILE", description = "The scenario file.")
     Path file;
+
+    /** The description {@code run --help} prints: the format, from the table of verbs. */
+    static void describe(CommandLine.Model.UsageMessageSpec usage) {
+      List<String> lines = new ArrayList<>(List.of(usage.description()));
+      lines.add("");
+      lines.add("Scenario lines ('#' starts a comment; numbers are decimal or 0x-hex):");
+      lines.addAll(Scenario.help());
+      lines.add("");
+      lines.add("A malformed line, an unknown name or verb, an overlapping VMA or a walker that"
+          + " cannot be found stops the run with a message on stderr naming the line, exit"
+          + " status 2.");
+      usage.description(lines.toArray(new String[0]));
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -195,7 +196,9 @@ public final class Ptwalk implements Callable<Integer> {
       DriverDemo.print(options, result, printed);
       printed.flush();
       if (html != null) {
-        Files.writeString(html, HtmlReport.render(options, result), StandardCharsets.UTF_8);
+        try (Writer page = Files.newBufferedWriter(html, StandardCharsets.UTF_8)) {
+          HtmlReport.write(options, result, page);
+        }
         out.println("wrote " + html);
       }
       return result.mismatched().isEmpty() ? 0 : 1;

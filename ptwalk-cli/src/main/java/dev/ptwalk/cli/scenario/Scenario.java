@@ -1,0 +1,494 @@
+package dev.ptwalk.cli.scenario;
+
+import static dev.ptwalk.runtime.mm.VmFlags.VM_HUGETLB;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_IO;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_MAYWRITE;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_PFNMAP;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_READ;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
+
+import dev.ptwalk.runtime.DirtyWindow;
+import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.cpu.SignalException;
+import dev.ptwalk.runtime.debug.VerifierViolation;
+import dev.ptwalk.runtime.mm.AddressSpace;
+import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.cli.scenario.Verb.Phase;
+import dev.ptwalk.runtime.trace.TraceEvent;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Runs a scenario file against a fresh simulated machine and prints what happened, one JSON object
+ * per line.
+ *
+ * <pre>
+ * # '#' starts a comment; tokens are separated by spaces; numbers are decimal or 0x-hex
+ * cpus N                                    # simulated CPUs, default 2; before any access
+ * mapping NAME                              # an address_space
+ * mm NAME                                   # an mm_struct (a process)
+ * vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]
+ *                                           # F: read write shared maywrite io pfnmap hugetlb
+ * write MM ADDR [cpu=N]                     # a store by CPU N (default 0)
+ * read MM ADDR [cpu=N]                      # a load
+ * walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]
+ * pte MM ADDR                               # print that PTE's state
+ * </pre>
+ *
+ * <p>Faults use the default vm_ops of the runtime: a load of a page that is not present maps it
+ * present, young and clean, writable only if the VMA is both {@code write} and {@code shared}; a
+ * store maps it present, young, dirty and writable; a store to a present read-only PTE of a
+ * writable VMA makes it writable, dirty and young again ({@code pfn_mkwrite} for {@code pfnmap},
+ * {@code page_mkwrite} otherwise, copy-on-write for a private VMA); an access outside every VMA, or
+ * a store to a VMA without {@code write}, is a segfault, printed, and the scenario goes on. The
+ * runtime verifier is on: a walker that breaks a page-table rule stops the run.
+ */
+public final class Scenario {
+  /**
+   * Every verb, in the order {@code --help} lists them. To add one: write its method below (it
+   * gets the {@link Line}, checks it with the line's helpers, and runs it), and add a row here.
+   */
+  public static final List<Verb> VERBS = List.of(
+      new Verb("cpus", Phase.CONFIG, List.of("cpus N"),
+          "simulated CPUs, default 2; before any access", Scenario::cpus),
+      new Verb("mapping", Phase.SETUP, List.of("mapping NAME"), "an address_space",
+          Scenario::mapping),
+      new Verb("mm", Phase.SETUP, List.of("mm NAME"), "an mm_struct (a process)", Scenario::mm),
+      new Verb("vma", Phase.SETUP,
+          List.of("vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]"),
+          "F: read write shared maywrite io pfnmap hugetlb", Scenario::vma),
+      new Verb("write", Phase.ACTION, List.of("write MM ADDR [cpu=N]"),
+          "a store by CPU N (default 0)", Scenario::write),
+      new Verb("read", Phase.ACTION, List.of("read MM ADDR [cpu=N]"), "a load", Scenario::read),
+      new Verb("walk", Phase.ACTION,
+          List.of("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]"),
+          "call a generated (or any) walker on the class path", Scenario::walk),
+      new Verb("pte", Phase.ACTION, List.of("pte MM ADDR"), "print that PTE's state",
+          Scenario::pte));
+
+  private static final Map<String, Verb> BY_NAME =
+      VERBS.stream().collect(Collectors.toMap(Verb::name, v -> v));
+
+  private final String file;
+  private final ClassLoader walkers;
+  private final JsonLines out;
+  private int cpus = 2;
+  private Machine machine;
+  private final Map<String, MmStruct> mms = new LinkedHashMap<>();
+  private final Map<String, AddressSpace> mappings = new LinkedHashMap<>();
+  /** The SETUP lines run so far, replayed if {@code cpus} rebuilds the machine. */
+  private final List<Line> setup = new ArrayList<>();
+  private boolean accessed;
+
+  /**
+   * A scenario named {@code file} (for messages) whose walkers are loaded from {@code walkers},
+   * printing to {@code out}.
+   */
+  public Scenario(String file, ClassLoader walkers, PrintStream out) {
+    this.file = file;
+    this.walkers = walkers;
+    this.out = new JsonLines(out);
+  }
+
+  /**
+   * The verbs as {@code ptwalk run --help} lists them: each form, and its help on the same line
+   * when the form is short enough, else on the next.
+   */
+  public static List<String> help() {
+    List<String> lines = new ArrayList<>();
+    String pad = " ".repeat(30);
+    for (Verb v : VERBS) {
+      for (int i = 0; i < v.forms().size(); i++) {
+        String form = "  " + v.forms().get(i);
+        if (i < v.forms().size() - 1) {
+          lines.add(form);
+        } else if (form.length() < pad.length()) {
+          lines.add(form + pad.substring(form.length()) + v.help());
+        } else {
+          lines.add(form);
+          lines.add(pad + v.help());
+        }
+      }
+    }
+    return lines;
+  }
+
+  /**
+   * Run every line of {@code in}.
+   *
+   * @throws ScenarioException for a malformed line, an unknown name or verb, an overlapping VMA,
+   *     a walker that cannot be found or is called with bad arguments (nothing after that line
+   *     runs)
+   * @throws VerifierViolation when a walker breaks a page-table rule
+   */
+  public void run(Reader in) throws IOException {
+    BufferedReader reader = new BufferedReader(in);
+    String text;
+    int number = 0;
+    while ((text = reader.readLine()) != null) {
+      number++;
+      List<String> tokens = tokens(text);
+      if (!tokens.isEmpty()) {
+        execute(number, tokens);
+      }
+    }
+  }
+
+  /** Whitespace-separated tokens, up to a token that starts with '#'. */
+  static List<String> tokens(String line) {
+    List<String> out = new ArrayList<>();
+    for (String t : line.trim().split("\\s+")) {
+      if (t.startsWith("#")) {
+        break;
+      }
+      if (!t.isEmpty()) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  private void execute(int number, List<String> tokens) {
+    Verb verb = BY_NAME.get(tokens.get(0));
+    if (verb == null) {
+      throw new ScenarioException(file, number, "unknown verb '" + tokens.get(0) + "'; expected "
+          + names(VERBS));
+    }
+    Line line = new Line(file, number, tokens, verb);
+    if (verb.phase() == Phase.CONFIG && accessed) {
+      throw line.error(verb.name() + " must come before the first " + names(VERBS.stream()
+          .filter(v -> v.phase() == Phase.ACTION).collect(Collectors.toList())));
+    }
+    if (verb.phase() == Phase.ACTION) {
+      accessed = true;
+    }
+    verb.action().run(this, line);
+    if (verb.phase() == Phase.SETUP) {
+      setup.add(line);
+    }
+  }
+
+  /** "a, b or c". */
+  private static String names(List<Verb> verbs) {
+    List<String> names = verbs.stream().map(Verb::name).collect(Collectors.toList());
+    return names.size() == 1 ? names.get(0) : String.join(", ", names.subList(0,
+        names.size() - 1)) + " or " + names.get(names.size() - 1);
+  }
+
+  /** A new machine with {@link #cpus} CPUs, with the setup so far replayed on it. */
+  private void rebuild() {
+    machine = null;
+    mms.clear();
+    mappings.clear();
+    for (Line l : setup) {
+      l.verb().action().run(this, l);
+    }
+  }
+
+  private Machine machine() {
+    if (machine == null) {
+      machine = Machine.builder().cpus(cpus).verify(true).trace(true).build();
+    }
+    return machine;
+  }
+
+  // ---- the verbs, one method each ----
+
+  private void cpus(Line l) {
+    l.arity(1, 1);
+    cpus = (int) l.number(l.arg(1), "N", 1, 256);
+    rebuild();
+  }
+
+  private void mapping(Line l) {
+    l.arity(1, 1);
+    fresh(l, l.arg(1), mappings, "mapping");
+    mappings.put(l.arg(1), machine().newAddressSpace(l.arg(1)));
+  }
+
+  private void mm(Line l) {
+    l.arity(1, 1);
+    fresh(l, l.arg(1), mms, "mm");
+    mms.put(l.arg(1), machine().newMm(l.arg(1)));
+  }
+
+  private void vma(Line l) {
+    l.arity(6, 6);
+    MmStruct mm = mm(l, l.arg(1));
+    AddressSpace mapping = mapping(l, l.arg(2));
+    Map<String, String> kv = l.keyValues(3, List.of("start", "pages", "pgoff", "flags"));
+    for (String key : List.of("start", "pages", "pgoff", "flags")) {
+      if (!kv.containsKey(key)) {
+        throw l.error("missing " + key + "=...; usage: " + l.verb().usage());
+      }
+    }
+    long start = l.number(kv.get("start"), "start", 0, Long.MAX_VALUE);
+    long pages = l.number(kv.get("pages"), "pages", 1, Long.MAX_VALUE);
+    long pgoff = l.number(kv.get("pgoff"), "pgoff", 0, Long.MAX_VALUE);
+    long flags = flags(l, kv.get("flags"));
+    try {
+      mm.mmap(mapping, start, pages, pgoff, flags);
+    } catch (IllegalArgumentException e) {
+      throw l.error(e.getMessage());
+    }
+  }
+
+  private void write(Line l) {
+    access(l, true);
+  }
+
+  private void read(Line l) {
+    access(l, false);
+  }
+
+  private void access(Line l, boolean write) {
+    l.arity(2, 3);
+    MmStruct mm = mm(l, l.arg(1));
+    long addr = l.number(l.arg(2), "ADDR", 0, Long.MAX_VALUE);
+    if ((addr & 7) != 0) {
+      throw l.error("ADDR 0x" + Long.toHexString(addr)
+          + " must be 8-byte aligned: accesses are 64-bit words");
+    }
+    int cpu = 0;
+    if (l.size() == 4) {
+      Map<String, String> kv = l.keyValues(3, List.of("cpu"));
+      cpu = (int) l.number(kv.get("cpu"), "cpu", 0, machine().cpus().size() - 1);
+    }
+    try {
+      if (write) {
+        machine().cpu(cpu).store(mm, addr, l.number());
+      } else {
+        machine().cpu(cpu).load(mm, addr);
+      }
+    } catch (SignalException e) {
+      String key = e.signal() == SignalException.Signal.SIGSEGV ? "segfault" : "sigbus";
+      out.print(l.number(), g -> {
+        g.writeObjectFieldStart(key);
+        g.writeStringField("mm", e.mm());
+        JsonLines.hex(g, "addr", addr);
+        g.writeStringField("access", write ? "write" : "read");
+        g.writeEndObject();
+      });
+    }
+  }
+
+  private void pte(Line l) {
+    l.arity(2, 2);
+    MmStruct mm = mm(l, l.arg(1));
+    long addr = l.number(l.arg(2), "ADDR", 0, Long.MAX_VALUE);
+    long pte;
+    try {
+      pte = mm.followPte(addr);
+    } catch (IllegalArgumentException e) {
+      throw l.error(e.getMessage());
+    }
+    long value = pte;
+    out.print(l.number(), g -> {
+      g.writeObjectFieldStart("pte");
+      g.writeStringField("mm", mm.name());
+      JsonLines.hex(g, "addr", addr);
+      g.writeBooleanField("present", Pte.present(value));
+      g.writeBooleanField("write", Pte.write(value));
+      g.writeBooleanField("dirty", Pte.dirty(value));
+      g.writeBooleanField("young", Pte.young(value));
+      g.writeEndObject();
+    });
+  }
+
+  private void walk(Line l) {
+    l.arity(4, 6);
+    String target = l.arg(1);
+    AddressSpace mapping = mapping(l, l.arg(2));
+    Map<String, String> kv = l.keyValues(3, List.of("first", "nr", "bitmap_pgoff", "bits"));
+    if (!kv.containsKey("first") || !kv.containsKey("nr")) {
+      throw l.error("walk needs first=N and nr=N; usage: " + l.verb().usage());
+    }
+    long first = l.number(kv.get("first"), "first", 0, Long.MAX_VALUE);
+    long nr = l.number(kv.get("nr"), "nr", 0, Long.MAX_VALUE);
+    Method method = findWalker(l, target);
+    boolean bitmap = method.getParameterCount() == 6;
+    if (!bitmap && (kv.containsKey("bitmap_pgoff") || kv.containsKey("bits"))) {
+      throw l.error(target + " takes no bitmap: bitmap_pgoff= and bits= are for bitmap walkers");
+    }
+    long bitmapPgoff = kv.containsKey("bitmap_pgoff")
+        ? l.number(kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE) : first;
+    long bits = kv.containsKey("bits") ? l.number(kv.get("bits"), "bits", 0, 1L << 30) : nr;
+    if (bits > (1L << 30)) {
+      throw l.error("bits=" + bits + " is more than 2^30");
+    }
+    long[] map = new long[(int) ((bits + 63) / 64)];
+    DirtyWindow window = new DirtyWindow();
+    int mark = machine().trace().size();
+    long warningsBefore = machine().counters().warnings();
+    long total;
+    try {
+      Object r = bitmap ? method.invoke(null, mapping, first, nr, bitmapPgoff, map, window)
+          : method.invoke(null, mapping, first, nr);
+      total = (Long) r;
+    } catch (IllegalAccessException e) {
+      throw l.error(target + " cannot be called: " + e.getMessage());
+    } catch (InvocationTargetException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof VerifierViolation) {
+        throw (VerifierViolation) cause;
+      }
+      if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
+        throw l.error(target + " rejected its arguments: " + cause.getMessage());
+      }
+      throw l.error(target + " threw " + cause);
+    }
+    List<TraceEvent> events = machine().trace().eventsSince(mark);
+    long warnings = machine().counters().warnings() - warningsBefore;
+    machine().trace().clear();
+    long modified = total;
+    out.print(l.number(), g -> {
+      g.writeStringField("walk", target);
+      g.writeNumberField("total", modified);
+      if (bitmap) {
+        g.writeArrayFieldStart("bits");
+        for (int i = 0; i < map.length * 64L; i++) {
+          if ((map[i >>> 6] & (1L << (i & 63))) != 0) {
+            g.writeNumber(i);
+          }
+        }
+        g.writeEndArray();
+        g.writeNumberField("start", window.start);
+        g.writeNumberField("end", window.end);
+      }
+      g.writeArrayFieldStart("notifiers");
+      for (TraceEvent e : events) {
+        if (e instanceof TraceEvent.NotifierStart) {
+          TraceEvent.NotifierStart n = (TraceEvent.NotifierStart) e;
+          g.writeStartObject();
+          g.writeStringField("mm", n.mm());
+          g.writeStringField("event", n.event());
+          JsonLines.hex(g, "start", n.start());
+          JsonLines.hex(g, "end", n.end());
+          g.writeEndObject();
+        }
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("flushes");
+      for (TraceEvent e : events) {
+        if (e instanceof TraceEvent.TlbFlush) {
+          TraceEvent.TlbFlush f = (TraceEvent.TlbFlush) e;
+          g.writeStartObject();
+          g.writeStringField("mm", f.mm());
+          JsonLines.hex(g, "start", f.start());
+          JsonLines.hex(g, "end", f.end());
+          g.writeEndObject();
+        }
+      }
+      g.writeEndArray();
+      g.writeNumberField("warnings", warnings);
+    });
+  }
+
+  /** The public static walker {@code CLASS#METHOD}, with either walker signature. */
+  private Method findWalker(Line l, String target) {
+    int hash = target.indexOf('#');
+    if (hash <= 0 || hash == target.length() - 1) {
+      throw l.error("'" + target + "' is not CLASS#METHOD (for example"
+          + " dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean)");
+    }
+    String className = target.substring(0, hash);
+    String methodName = target.substring(hash + 1);
+    Class<?> c;
+    try {
+      c = Class.forName(className, true, walkers);
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw l.error("walker class " + className
+          + " is not on the class path; add its directory or jar with --classpath");
+    }
+    for (Method m : c.getMethods()) {
+      if (m.getName().equals(methodName) && Modifier.isStatic(m.getModifiers())
+          && m.getReturnType() == long.class && (isPlainWalker(m) || isBitmapWalker(m))) {
+        return m;
+      }
+    }
+    throw l.error(className + " has no public static walker " + methodName
+        + "(AddressSpace, long, long) or " + methodName
+        + "(AddressSpace, long, long, long, long[], DirtyWindow) returning long");
+  }
+
+  private static boolean isPlainWalker(Method m) {
+    Class<?>[] p = m.getParameterTypes();
+    return p.length == 3 && p[0] == AddressSpace.class && p[1] == long.class && p[2] == long.class;
+  }
+
+  private static boolean isBitmapWalker(Method m) {
+    Class<?>[] p = m.getParameterTypes();
+    return p.length == 6 && p[0] == AddressSpace.class && p[1] == long.class
+        && p[2] == long.class && p[3] == long.class && p[4] == long[].class
+        && p[5] == DirtyWindow.class;
+  }
+
+  // ---- names and flags ----
+
+  private static <T> void fresh(Line l, String name, Map<String, T> names, String what) {
+    if (names.containsKey(name)) {
+      throw l.error(what + " '" + name + "' is already defined");
+    }
+  }
+
+  private MmStruct mm(Line l, String name) {
+    MmStruct mm = mms.get(name);
+    if (mm == null) {
+      throw l.error("unknown mm '" + name + "'; define it first with: mm " + name);
+    }
+    return mm;
+  }
+
+  private AddressSpace mapping(Line l, String name) {
+    AddressSpace m = mappings.get(name);
+    if (m == null) {
+      throw l.error("unknown mapping '" + name + "'; define it first with: mapping " + name);
+    }
+    return m;
+  }
+
+  private static long flags(Line l, String text) {
+    long flags = 0;
+    for (String f : text.split(",", -1)) {
+      switch (f) {
+        case "read":
+          flags |= VM_READ;
+          break;
+        case "write":
+          flags |= VM_WRITE;
+          break;
+        case "shared":
+          flags |= VM_SHARED;
+          break;
+        case "maywrite":
+          flags |= VM_MAYWRITE;
+          break;
+        case "io":
+          flags |= VM_IO;
+          break;
+        case "pfnmap":
+          flags |= VM_PFNMAP;
+          break;
+        case "hugetlb":
+          flags |= VM_HUGETLB;
+          break;
+        default:
+          throw l.error("unknown flag '" + f
+              + "'; flags are read, write, shared, maywrite, io, pfnmap, hugetlb");
+      }
+    }
+    return flags;
+  }
+}

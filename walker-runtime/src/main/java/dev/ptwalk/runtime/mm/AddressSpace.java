@@ -37,6 +37,15 @@ public final class AddressSpace {
     return name;
   }
 
+  /**
+   * {@code mapping_can_writeback}: whether the file's pages are written back to a backing store,
+   * so that shared writable mappings want write notification to track dirty pages. False for
+   * these files, whose page cache is all there is (as ramfs or shmem without swap).
+   */
+  public boolean canWriteback() {
+    return false;
+  }
+
   /** {@code i_mmap_lock_read}. */
   public void iMmapLockRead() {
     iMmapRwsem.readLock().lock();

@@ -97,7 +97,7 @@ public final class Memory {
       path = "do_cow_fault";
       long copy = mm.machine().physMem().allocPage();
       mm.machine().physMem().copyPage(pfn, copy);
-      entry = Pte.mkdirty(Pte.mkwrite(base(copy)));
+      entry = pteMkdirty(mm.machine(), Pte.mkwrite(base(copy)));
     } else if (vmf.write()) {
       path = "do_shared_fault";
       if (vma.ops().wantsWriteNotify() && !pfnmap(vma)) {
@@ -106,13 +106,10 @@ public final class Memory {
           return traced(mm, vmf.address(), true, "do_page_mkwrite", r);
         }
       }
-      entry = Pte.mkdirty(Pte.mkwrite(base(pfn)));
+      entry = pteMkdirty(mm.machine(), Pte.mkwrite(base(pfn)));
     } else {
       path = "do_read_fault";
-      entry = base(pfn);
-      if (shared && vma.hasFlags(VmFlags.VM_WRITE) && !vma.ops().wantsWriteNotify()) {
-        entry = Pte.mkwrite(entry);
-      }
+      entry = Pte.pfnPte(pfn, vma.vmPageProt());
     }
     pt.ptl().lock();
     try {
@@ -147,7 +144,8 @@ public final class Memory {
       if (cur != vmf.origPte()) {
         return traced(mm, vmf.address(), true, path, "raced");
       }
-      Pgtable.setPteAt(mm, vmf.address(), pt, Pte.mkwrite(Pte.mkdirty(Pte.mkyoung(cur))));
+      Pgtable.setPteAt(mm, vmf.address(), pt,
+          Pte.mkwrite(pteMkdirty(mm.machine(), Pte.mkyoung(cur))));
     } finally {
       pt.ptl().unlock();
     }
@@ -176,7 +174,7 @@ public final class Memory {
         }
         Pgtable.ptepGetAndClear(mm, addr, pt);
         TlbFlush.flushTlbPage(vma, addr);
-        Pgtable.setPteAt(mm, addr, pt, Pte.mkdirty(Pte.mkwrite(base(copy))));
+        Pgtable.setPteAt(mm, addr, pt, pteMkdirty(mm.machine(), Pte.mkwrite(base(copy))));
       } finally {
         pt.ptl().unlock();
       }
@@ -197,7 +195,7 @@ public final class Memory {
       try {
         long cur = pt.get(vmf.address());
         if (Pte.present(cur) && Pte.write(cur) && !(Pte.dirty(cur) && Pte.young(cur))) {
-          Pgtable.setPteAt(mm, vmf.address(), pt, Pte.mkdirty(Pte.mkyoung(cur)));
+          Pgtable.setPteAt(mm, vmf.address(), pt, pteMkdirty(mm.machine(), Pte.mkyoung(cur)));
         }
       } finally {
         pt.ptl().unlock();
@@ -216,6 +214,16 @@ public final class Memory {
         + " on a huge leaf that does not allow it; huge-page faults (splitting, huge wp) are not"
         + " modelled");
     return traced(mm, addr, write, "huge_fault", VmFaultResult.SIGBUS);
+  }
+
+  /**
+   * {@code pte_mkdirty} as the machine's kernel is built: x86 sets {@code _PAGE_SOFT_DIRTY} with
+   * the dirty bit, and {@code _PAGE_SOFT_DIRTY} is 0 without {@code CONFIG_MEM_SOFT_DIRTY}. Every
+   * fault path marks a PTE dirty through this; hardware sets only the dirty bit.
+   */
+  public static long pteMkdirty(Machine machine, long pte) {
+    long dirty = Pte.mkdirty(pte);
+    return machine.softDirtyEnabled() ? dirty : dirty & ~Pte.SOFT_DIRTY | (pte & Pte.SOFT_DIRTY);
   }
 
   private static boolean pfnmap(Vma vma) {

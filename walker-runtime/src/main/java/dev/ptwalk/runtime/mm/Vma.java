@@ -1,5 +1,6 @@
 package dev.ptwalk.runtime.mm;
 
+import dev.ptwalk.runtime.Pte;
 import dev.ptwalk.runtime.check.NeverThrows;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 
@@ -7,15 +8,17 @@ import dev.ptwalk.runtime.pgtable.Pgtable;
  * One mapped region of an mm.
  *
  * <p>Mirrors {@code struct vm_area_struct}: {@code [vm_start, vm_end)} in the owning mm, {@code
- * vm_pgoff} (the file page mapped at {@code vm_start}), {@code vm_flags}, {@code vm_file->f_mapping}
- * and {@code vm_ops}. Created by {@link MmStruct#mmap}.
+ * vm_pgoff} (the file page mapped at {@code vm_start}), {@code vm_flags}, {@code vm_page_prot},
+ * {@code vm_file->f_mapping} and {@code vm_ops}. Created by {@link MmStruct#mmap}. The range and
+ * pgoff change only when the VMA is split, under the mmap lock for write and the i_mmap lock.
  */
 public final class Vma {
   private final MmStruct mm;
-  private final long start;
-  private final long end;
-  private final long pgoff;
+  private volatile long start;
+  private volatile long end;
+  private volatile long pgoff;
   private volatile long flags;
+  private volatile long pageProt;
   private final AddressSpace mapping;
   private final VmOperations ops;
 
@@ -28,6 +31,7 @@ public final class Vma {
     this.flags = flags;
     this.mapping = mapping;
     this.ops = ops;
+    vmaSetPageProt();
   }
 
   /** {@code vma->vm_mm}. */
@@ -78,9 +82,15 @@ public final class Vma {
     return (flags & mask) == mask;
   }
 
-  /** {@code vm_flags_set}: caller holds the mmap lock for write. */
+  /**
+   * {@code vm_flags_set}: caller holds the mmap lock for write. {@code VM_SOFTDIRTY} is 0 in a
+   * kernel without {@code CONFIG_MEM_SOFT_DIRTY}, so it is not set on such a machine.
+   */
   public void vmFlagsSet(long mask) {
     checkFlags(mask);
+    if (!mm.machine().softDirtyEnabled()) {
+      mask &= ~VmFlags.VM_SOFTDIRTY;
+    }
     flags |= mask;
   }
 
@@ -88,6 +98,77 @@ public final class Vma {
   public void vmFlagsClear(long mask) {
     checkFlags(mask);
     flags &= ~mask;
+  }
+
+  /**
+   * {@code vma->vm_page_prot}: the PTE bits a fault maps a page of this VMA with, as {@link
+   * #vmaSetPageProt} last computed them: present, user, accessed, and RW for a shared writable
+   * VMA that does not {@linkplain #wantsWritenotify want write notification}.
+   */
+  @NeverThrows
+  public long vmPageProt() {
+    return pageProt;
+  }
+
+  /**
+   * {@code vma_set_page_prot}: recompute {@link #vmPageProt()} from the flags. When the VMA
+   * {@linkplain #wantsWritenotify wants write notification}, its pages are mapped with the
+   * private (read-only) protection, so the first store to each faults. Called at mmap and
+   * whenever a flag {@code vma_wants_writenotify} reads changes ({@code VM_SOFTDIRTY} by a
+   * soft-dirty clear, {@code VM_UFFD_WP} by userfaultfd registration); the caller holds the mmap
+   * lock for write.
+   */
+  public void vmaSetPageProt() {
+    long prot = Pte.PRESENT | Pte.USER | Pte.ACCESSED;
+    if (hasFlags(VmFlags.VM_SHARED | VmFlags.VM_WRITE) && !wantsWritenotify()) {
+      prot |= Pte.RW;
+    }
+    pageProt = prot;
+  }
+
+  /**
+   * {@code vma_wants_writenotify} (mm/vma.c): whether write faults must see the first store to
+   * each page of this shared writable VMA. True when the driver's hooks want it ({@code
+   * vm_ops_needs_writenotify}), when soft-dirty tracking is on for the VMA ({@code
+   * vma_soft_dirty_enabled}: {@code CONFIG_MEM_SOFT_DIRTY} and {@code VM_SOFTDIRTY} clear, not
+   * hugetlb), or when it is registered for userfaultfd write-protect; otherwise false for {@code
+   * VM_PFNMAP}, and for a file whether its mapping can write back ({@code vma_fs_can_writeback}).
+   * Private or read-only VMAs never want it: their write bit is already clear.
+   */
+  public boolean wantsWritenotify() {
+    long f = flags;
+    if ((f & (VmFlags.VM_WRITE | VmFlags.VM_SHARED)) != (VmFlags.VM_WRITE | VmFlags.VM_SHARED)) {
+      return false;
+    }
+    if (ops.wantsWriteNotify()) {
+      return true;
+    }
+    if (softDirtyEnabled() && (f & VmFlags.VM_HUGETLB) == 0) {
+      return true;
+    }
+    if (userfaultfdWp()) {
+      return true;
+    }
+    if ((f & VmFlags.VM_PFNMAP) != 0) {
+      return false;
+    }
+    return mapping != null && mapping.canWriteback();
+  }
+
+  /**
+   * {@code vma_soft_dirty_enabled}: soft-dirty tracking is compiled in and armed for this VMA,
+   * that is {@code VM_SOFTDIRTY} is clear (a soft-dirty clear cleared it; a new VMA has it set,
+   * so the whole VMA counts as soft-dirty until the next clear).
+   */
+  @NeverThrows
+  public boolean softDirtyEnabled() {
+    return mm.machine().softDirtyEnabled() && (flags & VmFlags.VM_SOFTDIRTY) == 0;
+  }
+
+  /** {@code userfaultfd_wp}: the VMA is registered for userfaultfd write-protect. */
+  @NeverThrows
+  public boolean userfaultfdWp() {
+    return (flags & VmFlags.VM_UFFD_WP) != 0;
   }
 
   /** {@code vma->vm_file->f_mapping}, or null for an anonymous VMA. */

@@ -19,10 +19,13 @@ import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
 
 /** Each rule of the verifier, broken once (it must fire) and kept once (it must stay quiet). */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VerifierTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private static final long P1 = BASE + 0x1000;

@@ -104,12 +104,19 @@ public final class AddressSpace {
     }
   }
 
-  /** {@code filemap_fault}'s page-cache lookup: the frame of file page {@code pgoff}, created on first use. */
+  /**
+   * {@code filemap_fault}'s page-cache lookup: the frame of file page {@code pgoff}, created
+   * (zeroed) on first use. The page cache holds the new folio's allocation reference.
+   */
   public long findOrCreatePage(long pgoff) {
     if (pgoff < 0) {
       throw new IllegalArgumentException("pgoff must be >= 0, was " + pgoff);
     }
-    return pages.computeIfAbsent(pgoff, k -> machine.physMem().allocPage());
+    return pages.computeIfAbsent(pgoff, k -> {
+      long pfn = machine.physMem().allocPage();
+      machine.physMem().folio(pfn).setFile(this, k);
+      return pfn;
+    });
   }
 
   /** {@code filemap_get_folio}: the frame of file page {@code pgoff}, or -1 if not cached. */
@@ -118,7 +125,10 @@ public final class AddressSpace {
     return pfn == null ? -1 : pfn;
   }
 
-  /** Install frame {@code pfn} as file page {@code pgoff} (a driver's backing store). */
+  /**
+   * Install frame {@code pfn} as file page {@code pgoff} (a driver's backing store); the page
+   * cache takes over the frame's allocation reference.
+   */
   public void addPage(long pgoff, long pfn) {
     if (pgoff < 0 || pfn < 0) {
       throw new IllegalArgumentException("pgoff and pfn must be >= 0, were " + pgoff + ", " + pfn);
@@ -126,6 +136,15 @@ public final class AddressSpace {
     if (pages.putIfAbsent(pgoff, pfn) != null) {
       throw new IllegalStateException("file page " + pgoff + " of " + name + " is already cached");
     }
+    Folio folio = machine.physMem().folio(pfn);
+    if (folio != null) {
+      folio.setFile(this, pgoff);
+    }
+  }
+
+  /** Number of pages in the page cache ({@code mapping->nrpages}). */
+  public long nrpages() {
+    return pages.size();
   }
 
   /** {@code vma_interval_tree_insert} under the i_mmap write lock. */

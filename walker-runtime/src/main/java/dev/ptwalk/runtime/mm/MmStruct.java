@@ -202,6 +202,11 @@ public final class MmStruct {
    * tracking, and its {@code vm_page_prot} is computed ({@link Vma#vmaSetPageProt}). The VMA is
    * linked into the mm and into the mapping's i_mmap tree.
    *
+   * <p>With a null {@code mapping} and default hooks, the VMA is anonymous memory: private
+   * ({@link Vma#isAnonymous}; its pgoff is {@code start >> PAGE_SHIFT} whatever {@code pgoff}
+   * says, as {@code do_mmap} sets it), or with {@code VM_SHARED} a shared anonymous mapping backed
+   * by a file of its own ({@code shmem_zero_setup}; pgoff 0).
+   *
    * @throws IllegalArgumentException for an unaligned, non-canonical or out-of-range address, a
    *     zero or overflowing size, a pgoff range past the largest file offset, unknown flags, or an
    *     overlap with an existing VMA; nothing is changed then
@@ -244,6 +249,16 @@ public final class MmStruct {
       flags |= VmFlags.VM_MAYSHARE;
     }
     long end = start + (pages << Pgtable.PAGE_SHIFT);
+    if (mapping == null && ops == VmOperations.DEFAULT) {
+      if ((flags & VmFlags.VM_SHARED) != 0) {
+        // shmem_zero_setup: shared anonymous memory is an unnamed shmem file of its own.
+        mapping = new AddressSpace(machine, "dev/zero@" + name + ":0x" + Long.toHexString(start));
+        pgoff = 0;
+      } else {
+        // do_mmap: the pgoff of private anonymous memory is its address, for the anon rmap.
+        pgoff = start >>> Pgtable.PAGE_SHIFT;
+      }
+    }
     mmapWriteLock();
     try {
       Map.Entry<Long, Vma> below = vmas.lowerEntry(end);

@@ -21,6 +21,7 @@ public final class Vma {
   private volatile long pageProt;
   private final AddressSpace mapping;
   private final VmOperations ops;
+  private volatile AnonVma anonVma;
 
   Vma(MmStruct mm, long start, long end, long pgoff, long flags, AddressSpace mapping,
       VmOperations ops) {
@@ -169,6 +170,26 @@ public final class Vma {
   @NeverThrows
   public boolean userfaultfdWp() {
     return (flags & VmFlags.VM_UFFD_WP) != 0;
+  }
+
+  /**
+   * {@code vma_is_anonymous}: private anonymous memory, with neither a file nor driver hooks
+   * ({@code !vma->vm_ops}). Its pages come from {@code do_anonymous_page}: the zero page on a
+   * read, a new zeroed folio on a write.
+   */
+  @NeverThrows
+  public boolean isAnonymous() {
+    return mapping == null && ops == VmOperations.DEFAULT;
+  }
+
+  /** {@code vma->anon_vma}: set on the first anonymous folio mapped here, else null. */
+  @NeverThrows
+  public AnonVma anonVma() {
+    return anonVma;
+  }
+
+  void setAnonVma(AnonVma anonVma) {
+    this.anonVma = anonVma;
   }
 
   /** {@code vma->vm_file->f_mapping}, or null for an anonymous VMA. */

@@ -141,9 +141,9 @@ class SoftDirtyTest {
     machine.trace().clear();
 
     cpu0.store(mm, A0 + 8, 2);
-    long pte = mm.followPte(A0);
-    assertEquals(USER | Pte.RW | Pte.DIRTY | Pte.SOFT_DIRTY, Pte.flags(pte));
-    assertEquals(1, faultPaths().size(), "exactly one write fault: " + faultPaths());
+    assertEquals(Pte.pfnPte(pfn, USER | Pte.RW | Pte.DIRTY | Pte.SOFT_DIRTY), mm.followPte(A0),
+        "the exclusive anonymous folio is reused, writable and soft-dirty");
+    assertEquals(List.of("wp_page_reuse:OK"), faultPaths());
     assertEquals(2, cpu0.load(mm, A0 + 8));
     machine.assertQuiet();
   }

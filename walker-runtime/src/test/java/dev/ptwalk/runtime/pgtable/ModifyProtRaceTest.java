@@ -111,6 +111,7 @@ class ModifyProtRaceTest {
   }
 
   @Test
+  @Timeout(value = 600, unit = TimeUnit.SECONDS) // up to 2000 stress runs on a loaded machine
   void negativeControlThePlainReadThenStoreCleanerIsCaughtByTheStress() throws Exception {
     int attempt = 0;
     int lostAt = -1;

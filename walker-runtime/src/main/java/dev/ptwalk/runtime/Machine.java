@@ -190,10 +190,19 @@ public final class Machine {
     return mm;
   }
 
-  /** A new file's {@code address_space} named {@code name} (unique). */
+  /** A new file's {@code address_space} named {@code name} (unique), backed by nothing but RAM. */
   public synchronized AddressSpace newAddressSpace(String name) {
+    return newAddressSpace(name, AddressSpace.Backing.RAM);
+  }
+
+  /**
+   * A new file's {@code address_space} named {@code name} (unique) with the given backing: {@code
+   * SHMEM} for a tmpfs file or a memfd ({@code shmem_file_setup}), {@code DISK} for a file on a
+   * disk file system.
+   */
+  public synchronized AddressSpace newAddressSpace(String name, AddressSpace.Backing backing) {
     checkName(name, addressSpaces.containsKey(name), "address space");
-    AddressSpace mapping = new AddressSpace(this, name);
+    AddressSpace mapping = new AddressSpace(this, name, backing);
     addressSpaces.put(name, mapping);
     return mapping;
   }

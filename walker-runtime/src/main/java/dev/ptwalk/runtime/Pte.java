@@ -74,6 +74,15 @@ public final class Pte {
   /** The largest pfn a PTE can hold (40 bits). */
   public static final long MAX_PFN = (1L << 40) - 1;
 
+  /**
+   * {@code make_pte_marker(PTE_MARKER_UFFD_WP)}: the PTE of an unpopulated page that userfaultfd
+   * write-protected, so that the protection survives until the page is faulted in. Modelled as a
+   * non-present, non-none PTE holding only {@link #UFFD_WP}: {@code mkuffdWp(0L)} is this marker,
+   * {@link #uffdWp} is true of it and {@link #present} false. The kernel encodes it as a swap
+   * entry; no swap entries are modelled, so every non-present, non-none PTE is a marker.
+   */
+  public static final long PTE_MARKER_UFFD_WP = UFFD_WP;
+
   private Pte() {}
 
   /** {@code pfn_pte(pfn, prot)}: a PTE for {@code pfn} with the protection bits {@code prot}. */
@@ -136,6 +145,27 @@ public final class Pte {
   @PteQuery
   public static boolean special(long pte) {
     return (pte & SPECIAL) != 0;
+  }
+
+  /** {@code is_pte_marker}: a PTE marker (not present, not none). */
+  @PteQuery
+  public static boolean isPteMarker(long pte) {
+    return pte == PTE_MARKER_UFFD_WP;
+  }
+
+  /** {@code pte_marker_uffd_wp}: the uffd-wp marker of a write-protected unpopulated page. */
+  @PteQuery
+  public static boolean pteMarkerUffdWp(long pte) {
+    return pte == PTE_MARKER_UFFD_WP;
+  }
+
+  /**
+   * {@code pte_swp_uffd_wp_any}: a non-present PTE that carries uffd write-protection, as a swap
+   * entry's bit or as a marker (here always a marker).
+   */
+  @PteQuery
+  public static boolean swpUffdWpAny(long pte) {
+    return !present(pte) && !none(pte) && uffdWp(pte);
   }
 
   /** {@code pte_huge}: the PSE bit, set on PMD and PUD leaves. */
@@ -259,12 +289,15 @@ public final class Pte {
 
   /**
    * A short human-readable form, as a kernel engineer would read a PTE dump: {@code
-   * pfn=0x1234 P RW U A D} (absent bits omitted), or {@code none}.
+   * pfn=0x1234 P RW U A D} (absent bits omitted), {@code none}, or {@code marker UFFD_WP}.
    */
   @PteQuery
   public static String toString(long pte) {
     if (none(pte)) {
       return "none";
+    }
+    if (isPteMarker(pte)) {
+      return "marker UFFD_WP";
     }
     StringBuilder sb = new StringBuilder("pfn=0x").append(Long.toHexString(pfn(pte)));
     if (present(pte)) sb.append(" P");

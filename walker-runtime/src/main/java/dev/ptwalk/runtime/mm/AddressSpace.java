@@ -20,11 +20,47 @@ public final class AddressSpace {
   private final IntervalTree<Vma> iMmap = new IntervalTree<>();
   private final ReentrantReadWriteLock iMmapRwsem = new ReentrantReadWriteLock();
   private final ConcurrentHashMap<Long, Long> pages = new ConcurrentHashMap<>();
+  private final Backing backing;
 
-  /** Created by {@link Machine#newAddressSpace}. */
+  /** What stands behind a file's page cache: it decides writeback and userfaultfd support. */
+  public enum Backing {
+    /** Nothing: the page cache is all there is, as ramfs. The default. */
+    RAM,
+    /**
+     * shmem: tmpfs, memfd, shared anonymous memory ({@code vma_is_shmem}). Without swap its pages
+     * cannot be written anywhere, so they are never written back.
+     */
+    SHMEM,
+    /**
+     * A disk file system such as ext4: {@code mapping_can_writeback}, so shared writable mappings
+     * want write notification. The disk is not modelled: written-back pages stay cached.
+     */
+    DISK
+  }
+
+  /** Created by {@link Machine#newAddressSpace}: a {@link Backing#RAM} file. */
   public AddressSpace(Machine machine, String name) {
+    this(machine, name, Backing.RAM);
+  }
+
+  /** Created by {@link Machine#newAddressSpace(String, Backing)}. */
+  public AddressSpace(Machine machine, String name, Backing backing) {
+    if (backing == null) {
+      throw new NullPointerException("backing");
+    }
     this.machine = machine;
     this.name = name;
+    this.backing = backing;
+  }
+
+  /** What stands behind the page cache. */
+  public Backing backing() {
+    return backing;
+  }
+
+  /** {@code shmem_mapping}: a shmem (tmpfs, memfd, shared anonymous) file. */
+  public boolean isShmem() {
+    return backing == Backing.SHMEM;
   }
 
   /** The machine this file lives on. */
@@ -40,10 +76,10 @@ public final class AddressSpace {
   /**
    * {@code mapping_can_writeback}: whether the file's pages are written back to a backing store,
    * so that shared writable mappings want write notification to track dirty pages. False for
-   * these files, whose page cache is all there is (as ramfs or shmem without swap).
+   * {@link Backing#RAM} and {@link Backing#SHMEM} files, whose page cache is all there is.
    */
   public boolean canWriteback() {
-    return false;
+    return backing == Backing.DISK;
   }
 
   /** {@code i_mmap_lock_read}. */
@@ -151,10 +187,20 @@ public final class AddressSpace {
   void link(Vma vma) {
     iMmapLockWrite();
     try {
-      iMmap.insert(vma.pgoff(), vma.lastPgoff(), vma);
+      linkLocked(vma);
     } finally {
       iMmapUnlockWrite();
     }
+  }
+
+  /** {@code vma_interval_tree_insert}; the caller holds the i_mmap write lock. */
+  void linkLocked(Vma vma) {
+    iMmap.insert(vma.pgoff(), vma.lastPgoff(), vma);
+  }
+
+  /** {@code vma_interval_tree_remove}; the caller holds the i_mmap write lock. */
+  void unlink(Vma vma) {
+    iMmap.remove(vma);
   }
 
   @Override

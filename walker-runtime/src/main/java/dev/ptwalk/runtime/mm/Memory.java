@@ -25,7 +25,11 @@ import dev.ptwalk.runtime.trace.TraceEvent;
  *       ->pfn_mkwrite}), {@code wp_page_shared} ({@code ->page_mkwrite}), {@code wp_page_reuse}
  *       (an anonymous folio only this process maps), {@code wp_page_copy} (copy-on-write, also
  *       of the zero page);
- *   <li>{@code spurious}: the PTE already allows the access (a stale TLB entry was in the way).
+ *   <li>{@code spurious}: the PTE already allows the access (a stale TLB entry was in the way);
+ *   <li>userfaultfd write-protect: a uffd-wp marker is a missing-page fault whose new PTE stays
+ *       protected ({@code pte_marker_handle_uffd_wp}); a store to a uffd-wp PTE clears the
+ *       protection and goes on as above in an async VMA, and is delivered to the userfaultfd
+ *       ({@code handle_userfault}) otherwise.
  * </ul>
  *
  * <p>Every page a PTE maps is accounted as the kernel does ({@link Rmap}): a normal page's folio
@@ -45,6 +49,9 @@ public final class Memory {
   public static VmFaultResult handleUserFault(MmStruct mm, long addr, boolean write) {
     Machine machine = mm.machine();
     machine.counters().countFault();
+    Userfaultfd uffd = null;
+    UffdMsg[] userfault = new UffdMsg[1];
+    VmFaultResult r;
     mm.mmapReadLock();
     try {
       Vma vma = mm.vmaLookup(addr);
@@ -55,10 +62,19 @@ public final class Memory {
       if ((vma.flags() & allowed) == 0) {
         return traced(mm, addr, write, "access_error", VmFaultResult.SIGSEGV);
       }
-      return handleMmFault(vma, addr, write);
+      r = handleMmFault(vma, addr, write, userfault);
+      if (r == VmFaultResult.RETRY) {
+        uffd = vma.userfaultfdCtx();
+      }
     } finally {
       mm.mmapReadUnlock();
     }
+    if (uffd != null) {
+      // handle_userfault dropped the mmap lock and sleeps until the reader resolves the fault.
+      uffd.deliver(userfault[0]);
+      return VmFaultResult.OK;
+    }
+    return r;
   }
 
   /**
@@ -67,6 +83,11 @@ public final class Memory {
    * when a page is about to be mapped, as the kernel's {@code pte_alloc} in the path that maps it.
    */
   public static VmFaultResult handleMmFault(Vma vma, long address, boolean write) {
+    return handleMmFault(vma, address, write, new UffdMsg[1]);
+  }
+
+  private static VmFaultResult handleMmFault(
+      Vma vma, long address, boolean write, UffdMsg[] userfault) {
     long addr = address & Pgtable.PAGE_MASK;
     MmStruct mm = vma.mm();
     long huge = mm.pgd().hugeLeaf(addr);
@@ -90,7 +111,7 @@ public final class Memory {
       }
       if (write && !Pte.write(orig)) {
         locked = false; // do_wp_page releases the ptl
-        return doWpPage(vmf, pt);
+        return doWpPage(vmf, pt, userfault);
       }
       return spurious(vmf, pt);
     } finally {
@@ -107,13 +128,65 @@ public final class Memory {
 
   /**
    * {@code do_swap_page} for what this model keeps in non-present PTEs: nothing is swapped out
-   * (there is no swap), so anything but a PTE marker is a bad PTE.
+   * (there is no swap), so the PTE is a marker ({@code handle_pte_marker}) or bad.
    */
   private static VmFaultResult doSwapPage(VmFault vmf, PteTable pt) {
     MmStruct mm = vmf.vma().mm();
+    if (Pte.pteMarkerUffdWp(vmf.origPte())) {
+      return pteMarkerHandleUffdWp(vmf, pt);
+    }
     mm.machine().warn("mm " + mm.name() + ": bad PTE " + Pte.toString(vmf.origPte()) + " at 0x"
         + Long.toHexString(vmf.address()) + " (no swap entries are modelled)");
     return traced(mm, vmf.address(), vmf.write(), "do_swap_page", VmFaultResult.SIGBUS);
+  }
+
+  /**
+   * {@code pte_marker_handle_uffd_wp}: an access to a page whose uffd-wp marker says it was
+   * write-protected before it was populated. It is a missing-page fault ({@code do_pte_missing})
+   * whose new PTE inherits the protection ({@code vmf_orig_pte_uffd_wp}); in a VMA no longer
+   * registered, the leftover marker is just cleared ({@code pte_marker_clear}) and the access
+   * retried.
+   */
+  private static VmFaultResult pteMarkerHandleUffdWp(VmFault vmf, PteTable pt) {
+    Vma vma = vmf.vma();
+    if (vma.userfaultfdWp()) {
+      return doPteMissing(vmf);
+    }
+    MmStruct mm = vma.mm();
+    pt.ptl().lock();
+    try {
+      if (pt.get(vmf.address()) == vmf.origPte()) {
+        Pgtable.setPteAt(mm, vmf.address(), pt, 0L);
+      }
+    } finally {
+      pt.ptl().unlock();
+    }
+    return traced(mm, vmf.address(), vmf.write(), "pte_marker_clear", VmFaultResult.OK);
+  }
+
+  /**
+   * {@code vmf_orig_pte_uffd_wp}: the fault replaces a uffd-wp marker of a VMA still registered
+   * for write-protect, so the new PTE must stay protected.
+   */
+  private static boolean vmfOrigPteUffdWp(VmFault vmf) {
+    return vmf.vma().userfaultfdWp() && Pte.pteMarkerUffdWp(vmf.origPte());
+  }
+
+  /**
+   * {@code handle_userfault(vmf, VM_UFFD_WP)}: a store to a write-protected page of a VMA whose
+   * userfaultfd is not async. With {@code UFFD_FEATURE_SIGBUS} the access gets SIGBUS; otherwise
+   * the fault is queued as a message and {@link VmFaultResult#RETRY} returned, for {@link
+   * #handleUserFault} to hand it to the reader once the mmap lock is dropped.
+   */
+  private static VmFaultResult handleUserfault(VmFault vmf, UffdMsg[] userfault) {
+    Vma vma = vmf.vma();
+    MmStruct mm = vma.mm();
+    Userfaultfd ctx = vma.userfaultfdCtx();
+    if (ctx == null || (ctx.features() & Userfaultfd.UFFD_FEATURE_SIGBUS) != 0) {
+      return traced(mm, vmf.address(), vmf.write(), "handle_userfault", VmFaultResult.SIGBUS);
+    }
+    userfault[0] = ctx.queue(vmf.address(), vmf.write());
+    return traced(mm, vmf.address(), vmf.write(), "handle_userfault", VmFaultResult.RETRY);
   }
 
   /**
@@ -152,6 +225,9 @@ public final class Memory {
       }
       if (folio != null) {
         Rmap.folioAddNewAnonRmap(folio, vma, addr);
+      }
+      if (vmfOrigPteUffdWp(vmf)) {
+        entry = Pte.mkuffdWp(entry);
       }
       Pgtable.setPteAt(mm, addr, pt, entry);
     } finally {
@@ -219,6 +295,9 @@ public final class Memory {
     } else if (Pte.write(entry) && folio != null && folio.testDirty()) {
       entry = pteMkdirty(mm.machine(), entry);
     }
+    if (vmfOrigPteUffdWp(vmf)) {
+      entry = Pte.mkuffdWp(entry);
+    }
     PteTable pt = mm.pgd().pteAlloc(addr);
     pt.ptl().lock();
     try {
@@ -247,10 +326,27 @@ public final class Memory {
    * place ({@code wp_pfn_shared}, {@code wp_page_shared}); a private one reuses an anonymous folio
    * only it maps ({@code wp_page_reuse}) and copies anything else ({@code wp_page_copy}).
    */
-  private static VmFaultResult doWpPage(VmFault vmf, PteTable pt) {
+  private static VmFaultResult doWpPage(VmFault vmf, PteTable pt, UffdMsg[] userfault) {
     Vma vma = vmf.vma();
+    MmStruct mm = vma.mm();
     boolean locked = true;
     try {
+      if (vma.userfaultfdWp() && Pte.uffdWp(vmf.origPte())) {
+        if (!vma.userfaultfdWpAsync()) {
+          pt.ptl().unlock();
+          locked = false;
+          return handleUserfault(vmf, userfault);
+        }
+        // Async: only the uffd-wp bit goes, which nothing caches; then resolve the write as if
+        // the page had never been protected.
+        long pte = Pte.clearUffdWp(vmf.origPte());
+        Pgtable.setPteAt(mm, vmf.address(), pt, pte);
+        vmf.setOrigPte(pte);
+      }
+      if (vma.userfaultfdWp() && mm.tlbFlushPending() > 0) {
+        // Userfaultfd write-protect can defer its flush: flush before copying the page.
+        TlbFlush.flushTlbPage(vma, vmf.address());
+      }
       Folio folio = vmNormalFolio(vma, vmf.origPte());
       if ((vma.flags() & (VmFlags.VM_SHARED | VmFlags.VM_MAYSHARE)) != 0) {
         locked = false;

@@ -252,7 +252,8 @@ public final class MmStruct {
     if (mapping == null && ops == VmOperations.DEFAULT) {
       if ((flags & VmFlags.VM_SHARED) != 0) {
         // shmem_zero_setup: shared anonymous memory is an unnamed shmem file of its own.
-        mapping = new AddressSpace(machine, "dev/zero@" + name + ":0x" + Long.toHexString(start));
+        mapping = new AddressSpace(machine, "dev/zero@" + name + ":0x" + Long.toHexString(start),
+            AddressSpace.Backing.SHMEM);
         pgoff = 0;
       } else {
         // do_mmap: the pgoff of private anonymous memory is its address, for the anon rmap.
@@ -276,6 +277,55 @@ public final class MmStruct {
     } finally {
       mmapWriteUnlock();
     }
+  }
+
+  /**
+   * {@code __split_vma(vmi, vma, addr, 0)}: split {@code vma} at {@code addr}. {@code vma} keeps
+   * {@code [start, addr)}; the returned new VMA covers {@code [addr, end)} with the same flags,
+   * protection, file, hooks, anon_vma and userfaultfd, and the pgoff that maps the same pages. A
+   * file VMA's i_mmap entry is split too, under the i_mmap write lock; page tables are untouched.
+   * The caller holds the mmap lock for write.
+   *
+   * @throws IllegalStateException if the current thread does not hold the mmap write lock
+   * @throws IllegalArgumentException if {@code vma} is not this mm's, or {@code addr} is not a
+   *     page-aligned address strictly inside it
+   */
+  public Vma splitVma(Vma vma, long addr) {
+    if (!mmapWriteLockedByCurrentThread()) {
+      throw new IllegalStateException("splitVma on mm " + name + " without mmap_lock held for"
+          + " write: call mmapWriteLock() first");
+    }
+    if (vma.mm() != this || vmas.get(vma.start()) != vma) {
+      throw new IllegalArgumentException(vma + " is not a VMA of mm " + name);
+    }
+    if ((addr & ~Pgtable.PAGE_MASK) != 0 || addr <= vma.start() || addr >= vma.end()) {
+      throw new IllegalArgumentException("split address 0x" + Long.toHexString(addr) + " must be"
+          + " page aligned and strictly inside " + vma);
+    }
+    Vma upper = vma.dupFrom(addr);
+    AddressSpace mapping = vma.mapping();
+    if (mapping != null) {
+      mapping.iMmapLockWrite();
+    }
+    try {
+      if (mapping != null) {
+        mapping.unlink(vma);
+      }
+      vma.setEnd(addr);
+      if (mapping != null) {
+        mapping.linkLocked(vma);
+        mapping.linkLocked(upper);
+      }
+      vmas.put(addr, upper);
+    } finally {
+      if (mapping != null) {
+        mapping.iMmapUnlockWrite();
+      }
+    }
+    if (upper.anonVma() != null) {
+      upper.anonVma().link(upper);
+    }
+    return upper;
   }
 
   /** {@code vma_lookup}: the VMA containing {@code addr}, or null. Takes the mmap lock for read. */

@@ -22,6 +22,7 @@ public final class Vma {
   private final AddressSpace mapping;
   private final VmOperations ops;
   private volatile AnonVma anonVma;
+  private volatile Userfaultfd uffdCtx;
 
   Vma(MmStruct mm, long start, long end, long pgoff, long flags, AddressSpace mapping,
       VmOperations ops) {
@@ -170,6 +171,67 @@ public final class Vma {
   @NeverThrows
   public boolean userfaultfdWp() {
     return (flags & VmFlags.VM_UFFD_WP) != 0;
+  }
+
+  /** {@code vma->vm_userfaultfd_ctx.ctx}: the userfaultfd this VMA is registered with, or null. */
+  @NeverThrows
+  public Userfaultfd userfaultfdCtx() {
+    return uffdCtx;
+  }
+
+  /**
+   * {@code userfaultfd_wp_async}: registered for write-protect with a userfaultfd opened with
+   * {@code UFFD_FEATURE_WP_ASYNC}, so write faults on protected pages resolve themselves.
+   */
+  @NeverThrows
+  public boolean userfaultfdWpAsync() {
+    Userfaultfd ctx = uffdCtx;
+    return ctx != null && ctx.wpAsync();
+  }
+
+  /**
+   * {@code userfaultfd_wp_unpopulated}: the userfaultfd has {@code UFFD_FEATURE_WP_UNPOPULATED}
+   * (implied by {@code WP_ASYNC}).
+   */
+  @NeverThrows
+  public boolean userfaultfdWpUnpopulated() {
+    Userfaultfd ctx = uffdCtx;
+    return ctx != null && (ctx.features() & Userfaultfd.UFFD_FEATURE_WP_UNPOPULATED) != 0;
+  }
+
+  /**
+   * {@code userfaultfd_wp_use_markers}: write-protecting an unpopulated page of this VMA leaves a
+   * PTE marker. True for a file VMA registered for write-protect, and for an anonymous one when
+   * the userfaultfd has {@code WP_UNPOPULATED}.
+   */
+  @NeverThrows
+  public boolean userfaultfdWpUseMarkers() {
+    if (!userfaultfdWp()) {
+      return false;
+    }
+    return !isAnonymous() || userfaultfdWpUnpopulated();
+  }
+
+  void setUserfaultfdCtx(Userfaultfd ctx) {
+    this.uffdCtx = ctx;
+  }
+
+  /**
+   * {@code vm_area_dup} and the range update of {@code __split_vma}: a copy of this VMA over
+   * {@code [addr, end)}; this one is left to the caller to shrink.
+   */
+  Vma dupFrom(long addr) {
+    Vma upper = new Vma(mm, addr, end, pgoff + ((addr - start) >>> Pgtable.PAGE_SHIFT), flags,
+        mapping, ops);
+    upper.pageProt = pageProt;
+    upper.anonVma = anonVma;
+    upper.uffdCtx = uffdCtx;
+    return upper;
+  }
+
+  /** The new end after a split ({@code vma_set_range}), under the mmap and i_mmap locks. */
+  void setEnd(long newEnd) {
+    this.end = newEnd;
   }
 
   /**

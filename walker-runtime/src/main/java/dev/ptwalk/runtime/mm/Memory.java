@@ -573,6 +573,26 @@ public final class Memory {
   }
 
   /**
+   * {@code pte_install_uffd_wp_if_needed}: after a PTE of {@code vma} at {@code addr} was cleared
+   * from {@code pteval} (by reclaim or a zap), keep its uffd-wp protection as a marker when the
+   * VMA is a file VMA registered for write-protect, so the next fault maps the page protected.
+   * Anonymous VMAs get no marker: their page is gone, or is about to become a swap entry that
+   * carries the bit. The caller holds the ptl.
+   *
+   * @return whether a marker was installed
+   */
+  public static boolean pteInstallUffdWpIfNeeded(Vma vma, long addr, PteTable pt, long pteval) {
+    if (vma.isAnonymous() || !vma.userfaultfdWp()) {
+      return false;
+    }
+    if ((Pte.present(pteval) && Pte.uffdWp(pteval)) || Pte.swpUffdWpAny(pteval)) {
+      Pgtable.setPteAt(vma.mm(), addr, pt, Pte.PTE_MARKER_UFFD_WP);
+      return true;
+    }
+    return false;
+  }
+
+  /**
    * {@code pte_mkdirty} as the machine's kernel is built: x86 sets {@code _PAGE_SOFT_DIRTY} with
    * the dirty bit, and {@code _PAGE_SOFT_DIRTY} is 0 without {@code CONFIG_MEM_SOFT_DIRTY}. Every
    * fault path marks a PTE dirty through this; hardware sets only the dirty bit.

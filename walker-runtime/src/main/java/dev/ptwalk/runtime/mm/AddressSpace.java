@@ -1,6 +1,7 @@
 package dev.ptwalk.runtime.mm;
 
 import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,8 +22,12 @@ public final class AddressSpace {
   private final ReentrantReadWriteLock iMmapRwsem = new ReentrantReadWriteLock();
   private final ConcurrentHashMap<Long, Long> pages = new ConcurrentHashMap<>();
 
+  static {
+    RuntimeInternals.setAddressSpaceAccess(AddressSpace::new);
+  }
+
   /** Created by {@link Machine#newAddressSpace}. */
-  public AddressSpace(Machine machine, String name) {
+  AddressSpace(Machine machine, String name) {
     this.machine = machine;
     this.name = name;
   }

@@ -3,6 +3,7 @@ package dev.ptwalk.runtime.mm;
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
 import dev.ptwalk.runtime.cpu.TlbFlush;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.notifier.MmuNotifierEvent;
 import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
@@ -37,7 +38,7 @@ public final class Memory {
    */
   public static VmFaultResult handleUserFault(MmStruct mm, long addr, boolean write) {
     Machine machine = mm.machine();
-    machine.counters().countFault();
+    RuntimeInternals.counters().countFault(machine.counters());
     mm.mmapReadLock();
     try {
       Vma vma = mm.vmaLookup(addr);

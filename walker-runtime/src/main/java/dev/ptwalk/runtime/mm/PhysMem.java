@@ -21,6 +21,9 @@ public final class PhysMem {
   private final ConcurrentHashMap<Long, long[]> frames = new ConcurrentHashMap<>();
   private final AtomicLong nextPfn = new AtomicLong(FIRST_PFN);
 
+  /** An empty physical memory; each {@link dev.ptwalk.runtime.Machine} has its own. */
+  public PhysMem() {}
+
   /** {@code alloc_page}: a new zeroed frame. */
   public long allocPage() {
     long pfn = nextPfn.getAndIncrement();

@@ -3,6 +3,7 @@ package dev.ptwalk.runtime;
 import dev.ptwalk.runtime.cpu.Cpu;
 import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.debug.Verifier;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.AddressSpace;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.PhysMem;
@@ -48,7 +49,7 @@ public final class Machine {
     this.verifier = new Verifier(b.verify);
     List<Cpu> list = new ArrayList<>();
     for (int i = 0; i < b.cpus; i++) {
-      list.add(new Cpu(this, i, b.tlbEntries, b.hardware));
+      list.add(RuntimeInternals.cpu().newCpu(this, i, b.tlbEntries, b.hardware));
     }
     this.cpus = List.copyOf(list);
   }
@@ -185,7 +186,7 @@ public final class Machine {
   /** {@code mm_alloc}: a new, empty process address space named {@code name} (unique). */
   public synchronized MmStruct newMm(String name) {
     checkName(name, mms.containsKey(name), "mm");
-    MmStruct mm = new MmStruct(this, name, mms.size());
+    MmStruct mm = RuntimeInternals.mm().newMm(this, name, mms.size());
     mms.put(name, mm);
     return mm;
   }
@@ -202,7 +203,7 @@ public final class Machine {
    */
   public synchronized AddressSpace newAddressSpace(String name, AddressSpace.Backing backing) {
     checkName(name, addressSpaces.containsKey(name), "address space");
-    AddressSpace mapping = new AddressSpace(this, name, backing);
+    AddressSpace mapping = RuntimeInternals.addressSpace().newAddressSpace(this, name, backing);
     addressSpaces.put(name, mapping);
     return mapping;
   }

@@ -1,6 +1,7 @@
 package dev.ptwalk.runtime.mm;
 
 import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,13 +39,12 @@ public final class AddressSpace {
     DISK
   }
 
-  /** Created by {@link Machine#newAddressSpace}: a {@link Backing#RAM} file. */
-  public AddressSpace(Machine machine, String name) {
-    this(machine, name, Backing.RAM);
+  static {
+    RuntimeInternals.setAddressSpaceAccess(AddressSpace::new);
   }
 
   /** Created by {@link Machine#newAddressSpace(String, Backing)}. */
-  public AddressSpace(Machine machine, String name, Backing backing) {
+  AddressSpace(Machine machine, String name, Backing backing) {
     if (backing == null) {
       throw new NullPointerException("backing");
     }

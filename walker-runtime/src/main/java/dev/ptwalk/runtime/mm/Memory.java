@@ -3,6 +3,7 @@ package dev.ptwalk.runtime.mm;
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
 import dev.ptwalk.runtime.cpu.TlbFlush;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.notifier.MmuNotifierEvent;
 import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
@@ -48,7 +49,7 @@ public final class Memory {
    */
   public static VmFaultResult handleUserFault(MmStruct mm, long addr, boolean write) {
     Machine machine = mm.machine();
-    machine.counters().countFault();
+    RuntimeInternals.counters().countFault(machine.counters());
     Userfaultfd uffd = null;
     UffdMsg[] userfault = new UffdMsg[1];
     VmFaultResult r;

@@ -4,11 +4,13 @@ import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.NeverThrows;
 import dev.ptwalk.runtime.check.TlbFlushPendingDec;
 import dev.ptwalk.runtime.check.TlbFlushPendingInc;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.notifier.MmuNotifier;
 import dev.ptwalk.runtime.pgtable.Pgd;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,8 +35,22 @@ public final class MmStruct {
   private final AtomicInteger tlbFlushPending = new AtomicInteger();
   private final CopyOnWriteArrayList<MmuNotifier> subscriptions = new CopyOnWriteArrayList<>();
 
+  static {
+    RuntimeInternals.setMmAccess(new RuntimeInternals.MmAccess() {
+      @Override
+      public MmStruct newMm(Machine machine, String name, int id) {
+        return new MmStruct(machine, name, id);
+      }
+
+      @Override
+      public List<MmuNotifier> subscriptions(MmStruct mm) {
+        return mm.subscriptions;
+      }
+    });
+  }
+
   /** Created by {@link Machine#newMm}. */
-  public MmStruct(Machine machine, String name, int id) {
+  MmStruct(Machine machine, String name, int id) {
     this.machine = machine;
     this.name = name;
     this.id = id;
@@ -363,9 +379,13 @@ public final class MmStruct {
     return pt == null ? 0 : pt.get(page);
   }
 
-  /** {@code mm->notifier_subscriptions}: the registered notifiers, in registration order. */
+  /**
+   * {@code mm->notifier_subscriptions}: the registered notifiers, in registration order, as a
+   * read-only view (register and unregister with {@link
+   * dev.ptwalk.runtime.notifier.MmuNotifiers}).
+   */
   public List<MmuNotifier> notifierSubscriptions() {
-    return subscriptions;
+    return Collections.unmodifiableList(subscriptions);
   }
 
   @Override

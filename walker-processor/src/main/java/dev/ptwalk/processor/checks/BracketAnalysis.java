@@ -699,29 +699,17 @@ final class BracketAnalysis {
       case FLUSH_TLB: {
         String mm = mmKeyOfCall(mi);
         out = map(s, st -> st.flushed(mm));
+        // tlb_finish_mmu flushes and then drops the pending count its tlb_gather_mmu raised.
+        if (Marks.annotation(target, Marks.CHECK + "TlbFlushPendingDec") != null) {
+          out = map(out, st -> pendingDec(st, pos));
+        }
         break;
       }
       case PENDING_INC:
         out = map(s, st -> st.pending(+1, pos));
         break;
       case PENDING_DEC:
-        out = map(s, st -> {
-          if (st.pending <= 0) {
-            ctx.report(pos, Diagnostic.Kind.ERROR, Message.UNBALANCED_PENDING,
-                "decTlbFlushPending here", "an earlier incTlbFlushPending", st.path());
-          }
-          State after = st.pending(-1, pos);
-          if (after.pending > 0 || after.unflushed.isEmpty()) {
-            return after;
-          }
-          // The walker's own pending count let the flush follow invalidateRangeEnd (as in
-          // clear_refs_write); once it drops, the flush is too late.
-          for (Map.Entry<String, Long> u : after.unflushed.entrySet()) {
-            ctx.report(u.getValue(), Diagnostic.Kind.ERROR, Message.MISSING_FLUSH_BEFORE_DEC,
-                changeCalls.get(u.getValue()), describe(u.getKey()), ctx.lineOf(pos), st.path());
-          }
-          return after.forgetUnflushed();
-        });
+        out = map(s, st -> pendingDec(st, pos));
         break;
       case NONE: {
         HiddenChanges.Found found = hidden.find(target);
@@ -741,6 +729,25 @@ final class BracketAnalysis {
           map(role == Role.IN_BRACKET ? out : s, st -> st.thrown(why)), why));
     }
     return out;
+  }
+
+  /** {@code decTlbFlushPending}: balance the count, and the flush owed once it drops to zero. */
+  private State pendingDec(State st, long pos) {
+    if (st.pending <= 0) {
+      ctx.report(pos, Diagnostic.Kind.ERROR, Message.UNBALANCED_PENDING,
+          "decTlbFlushPending here", "an earlier incTlbFlushPending", st.path());
+    }
+    State after = st.pending(-1, pos);
+    if (after.pending > 0 || after.unflushed.isEmpty()) {
+      return after;
+    }
+    // The walker's own pending count let the flush follow invalidateRangeEnd (as in
+    // clear_refs_write); once it drops, the flush is too late.
+    for (Map.Entry<String, Long> u : after.unflushed.entrySet()) {
+      ctx.report(u.getValue(), Diagnostic.Kind.ERROR, Message.MISSING_FLUSH_BEFORE_DEC,
+          changeCalls.get(u.getValue()), describe(u.getKey()), ctx.lineOf(pos), st.path());
+    }
+    return after.forgetUnflushed();
   }
 
   private State end(State st, String range, long pos) {

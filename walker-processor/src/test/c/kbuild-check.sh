@@ -97,11 +97,13 @@ if [ $status -eq 0 ]; then
 	echo "kbuild W=1: ${#objs[@]} files, no error, no warning"
 fi
 
-# --strict: CHECK-level remarks fail too. Exit status 1 on any remark.
+# --strict: CHECK-level remarks fail too, except UNCOMMENTED_DEFINITION, meant
+# for locks in structures, which misfires on the local "spinlock_t *ptl;" every
+# page-table walk of mm/ declares. 80 columns, not checkpatch's default 100.
 for f in "${sources[@]}" "${headers[@]}"; do
 	name=$(basename "$f")
 	out=$(cd "$build" && perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict --max-line-length=80 \
-		--show-types --color=never -f "$name" 2>&1)
+		--ignore UNCOMMENTED_DEFINITION --show-types --color=never -f "$name" 2>&1)
 	rc=$?
 	total=$(grep -m 1 '^total:' <<<"$out")
 	if [ $rc -ne 0 ] || [ -z "$total" ]; then

@@ -14,33 +14,42 @@
 # install-kernel-tree.sh, beside this script, installs both.
 #
 # Exit status: 0 all clean; 1 an error, a warning or a checkpatch complaint
-# (printed); 2 bad usage; 77 no kernel tree here (callers skip).
+# (printed); 2 bad usage; 77 no kernel tree here (callers skip), or 1 then if
+# PTWALK_REQUIRE_KERNEL_TREE is set (CI sets it once it installed the tree).
 set -uo pipefail
+# Plain ASCII diagnostics ('x', not curly quotes), whatever the caller's locale.
+# kbuild unexports LC_ALL, so the other variables are set too.
+export LC_ALL=C LANG=C LC_CTYPE=C LC_MESSAGES=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+no_tree() {
+	echo "SKIP: $*; install it with: sudo bash $here/install-kernel-tree.sh" >&2
+	if [ -n "${PTWALK_REQUIRE_KERNEL_TREE:-}" ]; then
+		echo "FAIL: PTWALK_REQUIRE_KERNEL_TREE is set, so a missing tree is an error" >&2
+		exit 1
+	fi
+	exit 77
+}
 
 if [ $# -ne 1 ] || [ ! -d "$1" ]; then
 	echo "usage: $0 DIR (a directory holding the .c and .h files to check)" >&2
 	exit 2
 fi
-dir=$(cd "$1" && pwd)
+dir=$(cd "$1" && pwd -P)
 
 kdir=${PTWALK_KDIR:-}
 if [ -z "$kdir" ]; then
 	kdir=$(ls -d /usr/src/linux-headers-6.12*-amd64 2>/dev/null | sort -V | tail -n 1)
 fi
 if [ -z "$kdir" ] || [ ! -f "$kdir/Makefile" ] || [ ! -f "$kdir/.config" ]; then
-	echo "SKIP: no Linux 6.12 headers (looked for ${kdir:-/usr/src/linux-headers-6.12*-amd64});" \
-		"install them with: sudo bash $here/install-kernel-tree.sh" >&2
-	exit 77
+	no_tree "no Linux 6.12 headers (looked for ${kdir:-/usr/src/linux-headers-6.12*-amd64})"
 fi
 release=${kdir##*/linux-headers-}
 ksrc=${PTWALK_KSRC:-/usr/src/ptwalk-linux-$release}
 if [ ! -f "$ksrc/mm/internal.h" ] || [ ! -f "$ksrc/scripts/checkpatch.pl" ]; then
-	echo "SKIP: headers $kdir found, but not the source files they lack" \
-		"($ksrc/mm/internal.h, $ksrc/scripts/checkpatch.pl);" \
-		"install them with: sudo bash $here/install-kernel-tree.sh" >&2
-	exit 77
+	no_tree "headers $kdir found, but not the source files they lack" \
+		"($ksrc/mm/internal.h, $ksrc/scripts/checkpatch.pl)"
 fi
 
 shopt -s nullglob
@@ -73,9 +82,9 @@ echo "kernel: $kdir (source files from $ksrc)"
 status=0
 
 # Single-object targets build only those objects, with the flags of obj-y
-# objects (KBUILD_CFLAGS_KERNEL), and skip modpost.
+# objects (KBUILD_CFLAGS_KERNEL), and skip modpost. -k: report every file.
 log="$build/kbuild.log"
-make -s -C "$kdir" M="$build" W=1 "${objs[@]}" >"$log" 2>&1
+make -k -s -C "$kdir" M="$build" W=1 "${objs[@]}" >"$log" 2>&1
 rc=$?
 # Report paths as the caller named them, not the temporary copy.
 sed -e "s|$build/|$dir/|g" "$log"

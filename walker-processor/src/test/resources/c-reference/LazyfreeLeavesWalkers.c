@@ -55,9 +55,9 @@ struct lazyfree_leaves_lazyfree_walk {
  * @pte: The entry, its table locked
  * @ptent: Value of the entry
  *
- * A page out in swap is not worth reading back once it may be freed: its
- * swap entry is released and the PTE cleared, so that the next access gets a
- * fresh zeroed page. A poisoned entry is cleared too.
+ * A page out in swap is not worth reading back once it may be freed: its swap
+ * entry is released and the PTE cleared, so that the next access gets a fresh
+ * zeroed page. A poisoned entry is cleared too.
  *
  * Return: 1 if a swap entry was released, 0 otherwise.
  */
@@ -82,8 +82,8 @@ static int lazyfree_leaves_lazyfree_swap(struct mmu_gather *tlb,
  * lazyfree_leaves_lazyfree_folio_clean - Clear the dirty state of a folio
  * @folio: The folio, mapped by the PTEs about to be changed
  *
- * A dirty folio, or one in the swap cache, may only be freed lazily if this
- * mm alone maps it: then its dirty flag is cleared and its swap slot, if any,
+ * A dirty folio, or one in the swap cache, may only be freed lazily if this mm
+ * alone maps it: then its dirty flag is cleared and its swap slot, if any,
  * released, so that reclaim may discard it while its PTEs stay clean.
  *
  * Return: False to leave the folio and its PTEs as they are.
@@ -110,8 +110,8 @@ static bool lazyfree_leaves_lazyfree_folio_clean(struct folio *folio)
  * @pmd: The PMD
  * @walk: The walk
  *
- * The leaf works on PTEs only: a huge PMD is stepped over, with a warning if
- * it holds state the leaf would have changed.
+ * The leaf works on PTEs only: a huge PMD is stepped over, with a warning if it
+ * holds state the leaf would have changed.
  *
  * Return: True if the PMD is huge and has been skipped.
  */
@@ -184,8 +184,8 @@ static int lazyfree_leaves_lazyfree_test_walk(unsigned long start,
  * @end: End of that range
  * @walk: The walk
  *
- * Folios still in per-CPU LRU batches are drained, so that they can be moved
- * to the lazyfree list. The gather counts a pending TLB flush on the mm, then
+ * Folios still in per-CPU LRU batches are drained, so that they can be moved to
+ * the lazyfree list. The gather counts a pending TLB flush on the mm, then
  * secondary MMUs drop the range.
  *
  * Return: 0, to walk the VMA.
@@ -236,8 +236,8 @@ static void lazyfree_leaves_lazyfree_post_vma(struct mm_walk *walk)
  * Generated from LazyfreeLeaves.lazyfree(long pte). For each PTE, a plain read
  * tells whether the leaf changes it at all. If it does, the PTE is taken
  * atomically and the leaf applied to the value taken, so that no accessed or
- * dirty bit set by the hardware in between is lost; the PTE is gathered for
- * the TLB flush and counted.
+ * dirty bit set by the hardware in between is lost; the PTE is gathered for the
+ * TLB flush and counted.
  */
 static void lazyfree_leaves_apply_as_lazyfree_ptes(struct mm_walk *walk,
 						   unsigned long addr,
@@ -266,11 +266,11 @@ static void lazyfree_leaves_apply_as_lazyfree_ptes(struct mm_walk *walk,
  * @end: End of that range
  * @walk: The walk
  *
- * Generated from LazyfreeLeaves.lazyfree(long pte). Under the page table
- * lock, after any TLB flush that reclaim left pending on the mm: swap entries
- * are released; each folio mapped is handled once, a large one split first
- * unless the range maps all of it; its PTEs go through the leaf and it is
- * marked lazily freeable.
+ * Generated from LazyfreeLeaves.lazyfree(long pte). Under the page table lock,
+ * after any TLB flush that reclaim left pending on the mm: swap entries are
+ * released; each folio mapped is handled once, a large one split first unless
+ * the range maps all of it; its PTEs go through the leaf and it is marked
+ * lazily freeable.
  *
  * Return: 0, to go on walking.
  */
@@ -279,6 +279,7 @@ static int lazyfree_leaves_apply_as_lazyfree_pmd_entry(pmd_t *pmd,
 						       unsigned long end,
 						       struct mm_walk *walk)
 {
+	const fpb_t fpb_flags = FPB_IGNORE_DIRTY | FPB_IGNORE_SOFT_DIRTY;
 	struct lazyfree_leaves_lazyfree_walk *lfwalk = walk->private;
 	struct mmu_gather *tlb = &lfwalk->tlb;
 	struct mm_struct *mm = walk->mm;
@@ -310,13 +311,10 @@ static int lazyfree_leaves_apply_as_lazyfree_pmd_entry(pmd_t *pmd,
 		folio = vm_normal_folio(walk->vma, addr, ptent);
 		if (!folio || folio_is_zone_device(folio))
 			continue;
-		if (folio_test_large(folio)) {
+		if (folio_test_large(folio))
 			nr = folio_pte_batch(folio, addr, pte, ptent,
 					     (end - addr) >> PAGE_SHIFT,
-					     FPB_IGNORE_DIRTY |
-					     FPB_IGNORE_SOFT_DIRTY,
-					     NULL, NULL, NULL);
-		}
+					     fpb_flags, NULL, NULL, NULL);
 		if (nr < folio_nr_pages(folio)) {
 			if (folio_likely_mapped_shared(folio) ||
 			    !folio_trylock(folio))
@@ -366,9 +364,9 @@ static const struct mm_walk_ops lazyfree_leaves_apply_as_lazyfree_ops = {
  * @end: End of the range, page aligned, at most @mm->task_size
  *
  * Generated from LazyfreeLeaves.lazyfree(long pte), a LAZYFREE callback. Under
- * the mmap read lock, walks each private anonymous VMA of the range inside
- * its own mmu_gather and CLEAR notifier bracket, applying the leaf to the
- * PTEs of every folio it may free lazily.
+ * the mmap read lock, walks each private anonymous VMA of the range inside its
+ * own mmu_gather and CLEAR notifier bracket, applying the leaf to the PTEs of
+ * every folio it may free lazily.
  *
  * Return: The number of PTEs changed, 0 for an empty or invalid range.
  */

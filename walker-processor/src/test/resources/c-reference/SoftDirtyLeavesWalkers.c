@@ -5,9 +5,9 @@
  * The walkers of SoftDirtyLeavesWalkers.java written on the page-walk API of
  * Linux 6.12, in the shape of the soft-dirty reset of clear_refs_write() in
  * fs/proc/task_mmu.c: under the mmap write lock, VM_SOFTDIRTY is cleared on
- * every VMA of the range, then one SOFT_DIRTY notifier bracket covers the
- * walk, and the whole mm's TLB is flushed after it, before the pending flush
- * count drops.
+ * every VMA of the range, then one SOFT_DIRTY notifier bracket covers the walk,
+ * and the whole mm's TLB is flushed after it, before the pending flush count
+ * drops.
  */
 #include <linux/pagewalk.h>
 #include <linux/hugetlb.h>
@@ -24,8 +24,8 @@
  *	soft_dirty_leaves_apply_as_clear_soft_dirty()
  * @pte: Value of the PTE
  *
- * Translated from the SOFT_DIRTY callback
- * SoftDirtyLeaves.clearSoftDirty(long pte).
+ * Translated from the SOFT_DIRTY callback SoftDirtyLeaves.clearSoftDirty(long
+ * pte).
  *
  * Return: The new value of the PTE, @pte itself to leave it unchanged.
  */
@@ -39,8 +39,8 @@ static pte_t soft_dirty_leaves_clear_soft_dirty(pte_t pte)
  *	soft_dirty_leaves_apply_as_record_soft_dirty()
  * @pte: Value of the PTE
  *
- * Translated from the SOFT_DIRTY callback
- * SoftDirtyLeaves.recordSoftDirty(long pte).
+ * Translated from the SOFT_DIRTY callback SoftDirtyLeaves.recordSoftDirty(long
+ * pte).
  *
  * Return: The new value of the PTE, @pte itself to leave it unchanged.
  */
@@ -107,8 +107,8 @@ static bool soft_dirty_leaves_soft_dirty_pinned(struct vm_area_struct *vma,
  * @pte: The entry, its table locked
  * @ptent: Value of the entry
  *
- * A page out in swap keeps its soft-dirty bit in the swap entry, which the
- * leaf cannot read: the bit is cleared here.
+ * A page out in swap keeps its soft-dirty bit in the swap entry, which the leaf
+ * cannot read: the bit is cleared here.
  *
  * Return: True if the entry was soft-dirty and has been changed.
  */
@@ -251,8 +251,8 @@ soft_dirty_leaves_apply_as_clear_soft_dirty_ops = {
 };
 
 /**
- * soft_dirty_leaves_apply_as_clear_soft_dirty - Reset soft-dirty tracking of
- *	a range of an mm
+ * soft_dirty_leaves_apply_as_clear_soft_dirty - Reset soft-dirty tracking of a
+ *	range of an mm
  * @mm: The mm
  * @start: Start of the range, page aligned
  * @end: End of the range, page aligned, at most @mm->task_size
@@ -260,9 +260,9 @@ soft_dirty_leaves_apply_as_clear_soft_dirty_ops = {
  * Generated from SoftDirtyLeaves.clearSoftDirty(long pte), a SOFT_DIRTY
  * callback. Under the mmap write lock: clears VM_SOFTDIRTY on each VMA of the
  * range, so that from then on only its PTEs say which pages are soft-dirty;
- * counts a pending TLB flush; applies the leaf to every PTE of the range
- * inside a SOFT_DIRTY notifier bracket; then flushes the whole mm's TLB and
- * drops the pending count.
+ * counts a pending TLB flush; applies the leaf to every PTE of the range inside
+ * a SOFT_DIRTY notifier bracket; then flushes the whole mm's TLB and drops the
+ * pending count.
  *
  * Return: The number of PTEs changed, 0 for an empty or invalid range.
  */
@@ -313,8 +313,8 @@ unsigned long soft_dirty_leaves_apply_as_clear_soft_dirty(struct mm_struct *mm,
  * @walk: The walk
  *
  * Generated from SoftDirtyLeaves.recordSoftDirty(long pte). As
- * soft_dirty_leaves_apply_as_clear_soft_dirty_pte(), and each PTE changed
- * also sets the bit of its page and widens the window of bits set.
+ * soft_dirty_leaves_apply_as_clear_soft_dirty_pte(), and each PTE changed also
+ * sets the bit of its page and widens the window of bits set.
  *
  * Return: 0, to go on walking.
  */
@@ -363,14 +363,13 @@ soft_dirty_leaves_apply_as_record_soft_dirty_ops = {
 };
 
 /**
- * soft_dirty_leaves_apply_as_record_soft_dirty - Reset soft-dirty tracking of
- *	a range of an mm, recording the pages changed
+ * soft_dirty_leaves_apply_as_record_soft_dirty - Reset soft-dirty tracking of a
+ *	range of an mm, recording the pages changed
  * @mm: The mm
  * @start: Start of the range, page aligned
  * @end: End of the range, page aligned, at most @mm->task_size
- * @bitmap: ORed with one bit per PTE changed, bit (addr - @start) >>
- *	PAGE_SHIFT for the page at addr; holds (@end - @start) >> PAGE_SHIFT
- *	bits
+ * @bitmap: ORed with one bit per PTE changed, bit (addr - @start) >> PAGE_SHIFT
+ *	for the page at addr; holds (@end - @start) >> PAGE_SHIFT bits
  * @window_start: In, the first bit already set; out, the first bit set
  * @window_end: In, the last bit already set plus one, none set when not above
  *	@window_start; out, the last bit set plus one

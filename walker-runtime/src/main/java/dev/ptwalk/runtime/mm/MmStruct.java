@@ -308,8 +308,12 @@ public final class MmStruct {
     }
     Vma upper = vma.dupFrom(addr);
     AddressSpace mapping = vma.mapping();
+    AnonVma anonVma = vma.anonVma();
     if (mapping != null) {
       mapping.iMmapLockWrite();
+    }
+    if (anonVma != null) {
+      anonVma.lockWrite(); // vma_prepare: rmap walkers see the VMA before or after, not between
     }
     try {
       if (mapping != null) {
@@ -321,13 +325,16 @@ public final class MmStruct {
         mapping.linkLocked(upper);
       }
       vmas.put(addr, upper);
+      if (anonVma != null) {
+        anonVma.link(upper);
+      }
     } finally {
+      if (anonVma != null) {
+        anonVma.unlockWrite();
+      }
       if (mapping != null) {
         mapping.iMmapUnlockWrite();
       }
-    }
-    if (upper.anonVma() != null) {
-      upper.anonVma().link(upper);
     }
     return upper;
   }

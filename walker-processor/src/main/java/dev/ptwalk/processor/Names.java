@@ -34,6 +34,8 @@ public final class Names {
   public static final String TLB_FLUSH_PENDING_INC = CHECK + ".TlbFlushPendingInc";
   /** Runtime mark: {@code dec_tlb_flush_pending}. */
   public static final String TLB_FLUSH_PENDING_DEC = CHECK + ".TlbFlushPendingDec";
+  /** Runtime mark: {@code mm_tlb_flush_nested}. */
+  public static final String TLB_FLUSH_NESTED = CHECK + ".TlbFlushNested";
   /** Runtime mark: a {@code Pte} helper returning a changed PTE value. */
   public static final String PTE_TRANSFORM = CHECK + ".PteTransform";
   /** Runtime mark: a {@code Pte} query. */

@@ -42,6 +42,8 @@ final class Facts {
     MM_OF,
     /** The lock (ptl) of a PTE table; key: the table's object. */
     PTL_OF,
+    /** The null reference. */
+    NULL,
     /** Anything the check cannot tell apart. */
     UNKNOWN
   }
@@ -49,6 +51,7 @@ final class Facts {
   /** An abstract object; {@code old} merges earlier objects of the same site. */
   record Obj(Kind kind, Object key, boolean old) {
     static final Obj UNKNOWN = new Obj(Kind.UNKNOWN, null, false);
+    static final Obj NULL = new Obj(Kind.NULL, null, false);
 
     static Obj param(VariableElement e) {
       return new Obj(Kind.PARAM, e, false);
@@ -71,7 +74,7 @@ final class Facts {
     }
 
     boolean unknown() {
-      return kind == Kind.UNKNOWN;
+      return kind == Kind.UNKNOWN || kind == Kind.NULL;
     }
 
     /** This object with every reference to the current object of {@code site} made old. */

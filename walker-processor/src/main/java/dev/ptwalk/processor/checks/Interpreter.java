@@ -42,6 +42,7 @@ import com.sun.source.tree.UnaryTree;
 import com.sun.source.tree.VariableTree;
 import com.sun.source.tree.WhileLoopTree;
 import com.sun.source.tree.YieldTree;
+import com.sun.source.util.TreePath;
 import com.sun.source.util.TreeScanner;
 import dev.ptwalk.processor.checks.Facts.Bracket;
 import dev.ptwalk.processor.checks.Facts.Change;
@@ -267,14 +268,21 @@ final class Interpreter {
   private Flow ifStatement(IfTree t, Set<State> in) {
     List<Jump> jumps = new ArrayList<>();
     Set<State> cond = eval(t.getCondition(), in, jumps);
-    Flow then = exec(t.getThenStatement(), cond);
-    Set<State> elseIn = cond;
+    Flow then = exec(t.getThenStatement(), refine(t.getCondition(), cond, true));
+    Set<State> elseIn = refine(t.getCondition(), cond, false);
     MethodInvocationTree guarded = guardedFlush(t);
     if (guarded != null) {
       // if (end > start) flushTlbRange(vma, start, end): when the test fails the range is empty
-      // and the flush would flush nothing, so the other branch counts as flushed too.
+      // and the flush would flush nothing, so the other branch counts as flushed too. A walker
+      // whose own pending count is raised tells other walkers to skip PTEs it changes; it may
+      // flush only its own changes where mm_tlb_flush_nested says no other walker is pending
+      // (wp_clean_post_vma), else it must flush the whole range.
       Element target = ctx.element(guarded);
-      elseIn = Facts.map(cond, s -> flush(s, callMm(guarded, target, s)));
+      boolean nestedChecked = nestedChecked(t);
+      elseIn = Facts.map(elseIn, s -> {
+        Obj mm = callMm(guarded, target, s);
+        return nestedChecked || !ownPending(s, mm) ? flush(s, mm) : s;
+      });
     }
     Flow other = exec(t.getElseStatement(), elseIn);
     Flow out = new Flow(Facts.join(then.normal, other.normal), jumps);
@@ -326,6 +334,59 @@ final class Interpreter {
         matches = false;
     }
     return matches ? call : null;
+  }
+
+  /** Whether {@code t} is the else branch of {@code if (mm.mmTlbFlushNested())}. */
+  private boolean nestedChecked(IfTree t) {
+    TreePath path = ctx.path(t);
+    Tree child = t;
+    TreePath parent = path == null ? null : path.getParentPath();
+    if (parent != null && parent.getLeaf() instanceof BlockTree
+        && ((BlockTree) parent.getLeaf()).getStatements().size() == 1) {
+      child = parent.getLeaf();
+      parent = parent.getParentPath();
+    }
+    if (parent == null || !(parent.getLeaf() instanceof IfTree)) {
+      return false;
+    }
+    IfTree p = (IfTree) parent.getLeaf();
+    ExpressionTree cond = strip(p.getCondition());
+    return p.getElseStatement() == child && cond instanceof MethodInvocationTree
+        && marks.effects(ctx.element(cond)).contains(Effect.TLB_FLUSH_NESTED);
+  }
+
+  /**
+   * The states in which {@code cond} may be {@code truth}: a comparison of a reference with
+   * {@code null} drops the states where the reference is known to be null, or known not to be.
+   */
+  private Set<State> refine(ExpressionTree cond, Set<State> in, boolean truth) {
+    ExpressionTree c = strip(cond);
+    if (c.getKind() == Tree.Kind.LOGICAL_COMPLEMENT) {
+      return refine(((UnaryTree) c).getExpression(), in, !truth);
+    }
+    if (c.getKind() != Tree.Kind.EQUAL_TO && c.getKind() != Tree.Kind.NOT_EQUAL_TO) {
+      return in;
+    }
+    BinaryTree b = (BinaryTree) c;
+    ExpressionTree other;
+    if (strip(b.getRightOperand()).getKind() == Tree.Kind.NULL_LITERAL) {
+      other = b.getLeftOperand();
+    } else if (strip(b.getLeftOperand()).getKind() == Tree.Kind.NULL_LITERAL) {
+      other = b.getRightOperand();
+    } else {
+      return in;
+    }
+    boolean wantNull = (c.getKind() == Tree.Kind.EQUAL_TO) == truth;
+    Set<State> out = new LinkedHashSet<>();
+    for (State s : in) {
+      Obj v = value(other, s);
+      boolean isNull = v.kind() == Kind.NULL;
+      boolean notNull = v.kind() == Kind.SITE && v.key() instanceof NewClassTree;
+      if (wantNull ? !notNull : !isNull) {
+        out.add(s);
+      }
+    }
+    return out;
   }
 
   /** Whether two expressions compute the same value from the same elements. */
@@ -470,9 +531,10 @@ final class Interpreter {
       } else if (doWhile) {
         enter = head;
       } else {
-        enter = eval(cond, head, roundJumps);
+        Set<State> tested = eval(cond, head, roundJumps);
+        enter = cond == null ? tested : refine(cond, tested, true);
         if (!infinite) {
-          exits.addAll(enter);
+          exits.addAll(refine(cond, tested, false));
         }
       }
       Flow b = exec(body, enter);
@@ -1069,6 +1131,8 @@ final class Interpreter {
       }
       case NEW_CLASS:
         return Obj.site(e);
+      case NULL_LITERAL:
+        return Obj.NULL;
       default:
         return Obj.UNKNOWN;
     }

@@ -50,6 +50,8 @@ final class Marks {
     PTE_TRANSFORM(Names.PTE_TRANSFORM),
     /** A {@code Pte} query. */
     PTE_QUERY(Names.PTE_QUERY),
+    /** {@code mm_tlb_flush_nested}: never throws. */
+    TLB_FLUSH_NESTED(Names.TLB_FLUSH_NESTED),
     /** Never throws. */
     NEVER_THROWS(Names.NEVER_THROWS);
 

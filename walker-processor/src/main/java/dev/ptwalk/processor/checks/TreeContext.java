@@ -61,6 +61,12 @@ final class TreeContext {
     return path == null ? null : trees.getElement(path);
   }
 
+  /** The path of {@code tree} under the indexed root, or null. */
+  TreePath path(Tree tree) {
+    TreePath path = paths.get(tree);
+    return path != null ? path : TreePath.getPath(unit, tree);
+  }
+
   /** The type of an expression or variable tree, or null. */
   TypeMirror type(Tree tree) {
     TreePath path = paths.get(tree);

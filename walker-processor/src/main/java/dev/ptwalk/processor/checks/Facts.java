@@ -4,6 +4,7 @@ import com.sun.source.tree.Tree;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -119,62 +120,93 @@ final class Facts {
   /**
    * A PTE change that still owes a TLB flush: where it was made, of which mm, under which PTE
    * table's lock ({@code null} when the lock is out of sight, in an {@code @InBracket} helper),
-   * and the end of its bracket if that came first with the pending count raised ({@code -1}).
+   * the end of its bracket if that came first with the pending count raised (else {@code -1}),
+   * and whether it owes a flush only where {@code mm_tlb_flush_nested} is true.
    */
-  record Change(long pos, Obj mm, Obj table, long endPos) {
+  record Change(long pos, Obj mm, Obj table, long endPos, boolean nestedOnly) {
     Change age(Tree site) {
-      return new Change(pos, mm.age(site), table == null ? null : table.age(site), endPos);
+      return new Change(pos, mm.age(site), table == null ? null : table.age(site), endPos,
+          nestedOnly);
+    }
+
+    /** This change past the end of its bracket at {@code end}, with the pending count raised. */
+    Change deferred(long end) {
+      return new Change(pos, mm, table, end, nestedOnly);
+    }
+
+    /**
+     * This change, flushed by the walker's flush of what it changed itself, owing a flush only
+     * where another walker is pending too ({@code mm_tlb_flush_nested}).
+     */
+    Change onlyIfNested() {
+      return new Change(pos, mm, table, endPos, true);
+    }
+  }
+
+  /**
+   * A PTE a get-and-clear change left none, under the ptl of {@code table}, of {@code mm}, at the
+   * address {@code addr} computes; {@code flushed} once a TLB flush covered it ({@code ptep_clear_flush}). A value
+   * installed there after the flush needs no flush of its own: no CPU can have cached it.
+   */
+  record Cleared(Obj table, Obj mm, Tree addr, boolean flushed) {
+    Cleared age(Tree site) {
+      return new Cleared(table.age(site), mm.age(site), addr, flushed);
     }
   }
 
   /** What one path knows at one point. */
   record State(Map<Loc, Obj> store, Map<Obj, Obj> mmOf, Set<Bracket> open, Map<Obj, Long> ended,
       Set<Change> unflushed, Map<Obj, Integer> pending, Map<Obj, Long> pendingPos,
-      boolean inCallerBracket, String via) {
+      Set<Cleared> cleared, boolean inCallerBracket, String via) {
 
     /** The state at a method's entry; an {@code @InBracket} helper starts in its caller's. */
     static State initial(boolean inCallerBracket) {
       return new State(Map.of(), Map.of(), Set.of(), Map.of(), Set.of(), Map.of(), Map.of(),
-          inCallerBracket, null);
+          Set.of(), inCallerBracket, null);
     }
 
     State withStore(Map<Loc, Obj> s) {
       return new State(frozen(s), mmOf, open, ended, unflushed, pending, pendingPos,
-          inCallerBracket, via);
+          cleared, inCallerBracket, via);
     }
 
     State withMmOf(Map<Obj, Obj> m) {
       return new State(store, frozen(m), open, ended, unflushed, pending, pendingPos,
-          inCallerBracket, via);
+          cleared, inCallerBracket, via);
     }
 
     State withBrackets(Set<Bracket> o, Map<Obj, Long> e) {
       return new State(store, mmOf, frozen(o), frozen(e), unflushed, pending, pendingPos,
-          inCallerBracket, via);
+          cleared, inCallerBracket, via);
     }
 
     State withUnflushed(Set<Change> u) {
-      return new State(store, mmOf, open, ended, frozen(u), pending, pendingPos, inCallerBracket,
-          via);
+      return new State(store, mmOf, open, ended, frozen(u), pending, pendingPos, cleared,
+          inCallerBracket, via);
+    }
+
+    State withCleared(Set<Cleared> c) {
+      return new State(store, mmOf, open, ended, unflushed, pending, pendingPos, frozen(c),
+          inCallerBracket, via);
     }
 
     State withPending(Map<Obj, Integer> p, Map<Obj, Long> pos) {
       return new State(store, mmOf, open, ended, unflushed, frozen(p), frozen(pos),
-          inCallerBracket, via);
+          cleared, inCallerBracket, via);
     }
 
     /** This state on an exception path, remembering where the exception came from. */
     State thrown(String path) {
       return via != null ? this
-          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, inCallerBracket,
-              path);
+          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared,
+              inCallerBracket, path);
     }
 
     /** This state once a catch block has handled the exception. */
     State caught() {
       return via == null ? this
-          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, inCallerBracket,
-              null);
+          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared,
+              inCallerBracket, null);
     }
 
     /** Which path this is, for messages. */
@@ -226,8 +258,10 @@ final class Facts {
       pending.forEach((k, v) -> p.merge(k.age(site), v, (a, b) -> Math.min(MAX_PENDING, a + b)));
       Map<Obj, Long> pp = new LinkedHashMap<>();
       pendingPos.forEach((k, v) -> pp.merge(k.age(site), v, Math::min));
+      Set<Cleared> c = new LinkedHashSet<>();
+      cleared.forEach(x -> c.add(x.age(site)));
       State aged = new State(frozen(s), frozen(m), frozen(o), frozen(e), frozen(u), frozen(p),
-          frozen(pp), inCallerBracket, via);
+          frozen(pp), frozen(c), inCallerBracket, via);
       return aged.equals(this) ? this : aged;
     }
 
@@ -238,11 +272,29 @@ final class Facts {
     }
   }
 
-  /** The join of two program points' facts: every state either may be in. */
+  /**
+   * The join of two program points' facts: every state either may be in, with states that differ
+   * only in the changes owing a flush merged into one (the union of those changes: each is checked
+   * on its own, so nothing is lost; the cleared PTEs, a must-fact, are intersected).
+   */
   static Set<State> join(Set<State> a, Set<State> b) {
-    Set<State> out = new LinkedHashSet<>(a);
-    out.addAll(b);
-    return out;
+    Map<State, State> merged = new LinkedHashMap<>();
+    for (Set<State> in : List.of(a, b)) {
+      for (State s : in) {
+        State key = s.withUnflushed(Set.of()).withCleared(Set.of());
+        State prev = merged.get(key);
+        if (prev == null) {
+          merged.put(key, s);
+        } else {
+          Set<Change> u = new LinkedHashSet<>(prev.unflushed());
+          u.addAll(s.unflushed());
+          Set<Cleared> c = new LinkedHashSet<>(prev.cleared());
+          c.retainAll(s.cleared());
+          merged.put(key, prev.withUnflushed(u).withCleared(c));
+        }
+      }
+    }
+    return new LinkedHashSet<>(merged.values());
   }
 
   /** {@code f} applied to every state of {@code in}. */

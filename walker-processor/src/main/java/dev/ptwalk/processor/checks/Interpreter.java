@@ -46,6 +46,7 @@ import com.sun.source.util.TreePath;
 import com.sun.source.util.TreeScanner;
 import dev.ptwalk.processor.checks.Facts.Bracket;
 import dev.ptwalk.processor.checks.Facts.Change;
+import dev.ptwalk.processor.checks.Facts.Cleared;
 import dev.ptwalk.processor.checks.Facts.Kind;
 import dev.ptwalk.processor.checks.Facts.Loc;
 import dev.ptwalk.processor.checks.Facts.Obj;
@@ -281,8 +282,12 @@ final class Interpreter {
       boolean nestedChecked = nestedChecked(t);
       elseIn = Facts.map(elseIn, s -> {
         Obj mm = callMm(guarded, target, s);
-        return nestedChecked || !ownPending(s, mm) ? flush(s, mm) : s;
+        return nestedChecked || !ownPending(s, mm) ? flush(s, mm) : flushedUnlessNested(s, mm);
       });
+    }
+    if (nestedQuery(t.getCondition())) {
+      // Where no other walker is pending, a flush of what this walker changed was enough.
+      elseIn = Facts.map(elseIn, Interpreter::dropNestedOnly);
     }
     Flow other = exec(t.getElseStatement(), elseIn);
     Flow out = new Flow(Facts.join(then.normal, other.normal), jumps);
@@ -336,6 +341,32 @@ final class Interpreter {
     return matches ? call : null;
   }
 
+  /** Whether {@code cond} is a call of {@code mm_tlb_flush_nested}. */
+  private boolean nestedQuery(ExpressionTree cond) {
+    ExpressionTree c = strip(cond);
+    return c instanceof MethodInvocationTree
+        && marks.effects(ctx.element(c)).contains(Effect.TLB_FLUSH_NESTED);
+  }
+
+  /** The changes of {@code mm} flushed, except where another walker is pending too. */
+  private static State flushedUnlessNested(State st, Obj mm) {
+    Set<Change> u = new LinkedHashSet<>();
+    for (Change c : st.unflushed()) {
+      u.add(Facts.sameMm(c.mm(), mm) ? c.onlyIfNested() : c);
+    }
+    return st.withUnflushed(u);
+  }
+
+  private static State dropNestedOnly(State st) {
+    Set<Change> u = new LinkedHashSet<>();
+    for (Change c : st.unflushed()) {
+      if (!c.nestedOnly()) {
+        u.add(c);
+      }
+    }
+    return u.size() == st.unflushed().size() ? st : st.withUnflushed(u);
+  }
+
   /** Whether {@code t} is the else branch of {@code if (mm.mmTlbFlushNested())}. */
   private boolean nestedChecked(IfTree t) {
     TreePath path = ctx.path(t);
@@ -350,9 +381,7 @@ final class Interpreter {
       return false;
     }
     IfTree p = (IfTree) parent.getLeaf();
-    ExpressionTree cond = strip(p.getCondition());
-    return p.getElseStatement() == child && cond instanceof MethodInvocationTree
-        && marks.effects(ctx.element(cond)).contains(Effect.TLB_FLUSH_NESTED);
+    return p.getElseStatement() == child && nestedQuery(p.getCondition());
   }
 
   /**
@@ -911,8 +940,27 @@ final class Interpreter {
         ExpressionTree arg = mi.getArguments().get(0);
         return end(t, value(arg, t), pos, ctx.text(strip(arg)));
       }
-      case CHANGE:
-        return change(t, callMm(mi, target, t), tableOf(mi, target, t), pos, call);
+      case CHANGE: {
+        Obj mm = callMm(mi, target, t);
+        Obj table = tableOf(mi, target, t);
+        ExpressionTree addr = addressOf(mi, target);
+        // A change returning the PTE it took (ptep_get_and_clear) leaves the PTE none; one
+        // returning nothing installs a value, which needs no flush where the PTE was cleared and
+        // flushed before (ptep_clear_flush, then set_pte_at).
+        boolean takes = ((ExecutableElement) target).getReturnType().getKind() != TypeKind.VOID;
+        boolean intoFlushedNone = !takes && addr != null && clearedAndFlushed(t, table, addr);
+        State after = change(t, mm, table, pos, call, !intoFlushedNone);
+        Set<Cleared> cleared = new LinkedHashSet<>();
+        for (Cleared c : after.cleared()) {
+          if (addr == null || !Facts.sameTable(c.table(), table) || !same((ExpressionTree) c.addr(), addr)) {
+            cleared.add(c);
+          }
+        }
+        if (takes && addr != null) {
+          cleared.add(new Cleared(table, mm, addr, false));
+        }
+        return after.withCleared(cleared);
+      }
       case FLUSH_TLB:
         return flush(t, callMm(mi, target, t));
       case PENDING_INC:
@@ -953,7 +1001,7 @@ final class Interpreter {
       } else if (ownPending(st, c.mm())) {
         // With the walker's own tlb_flush_pending raised the flush may follow the end, as in
         // clear_refs_write, but must come before decTlbFlushPending.
-        unflushed.add(new Change(c.pos(), c.mm(), c.table(), pos));
+        unflushed.add(c.deferred(pos));
       } else {
         checker.error(c.pos(), Message.MISSING_FLUSH, changeCalls.get(c.pos()),
             describe(c.mm(), st), ctx.lineOf(pos), st.path());
@@ -966,7 +1014,34 @@ final class Interpreter {
     return st.withBrackets(open, ended).withUnflushed(unflushed);
   }
 
+  private boolean clearedAndFlushed(State st, Obj table, ExpressionTree addr) {
+    for (Cleared c : st.cleared()) {
+      if (c.flushed() && Facts.sameTable(c.table(), table) && same((ExpressionTree) c.addr(), addr)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The address a marked change works on: its first {@code long} argument. */
+  private static ExpressionTree addressOf(MethodInvocationTree mi, Element target) {
+    if (!(target instanceof ExecutableElement)) {
+      return null;
+    }
+    List<? extends VariableElement> params = ((ExecutableElement) target).getParameters();
+    for (int i = 0; i < params.size() && i < mi.getArguments().size(); i++) {
+      if (params.get(i).asType().getKind() == TypeKind.LONG) {
+        return mi.getArguments().get(i);
+      }
+    }
+    return null;
+  }
+
   private State change(State st, Obj mm, Obj table, long pos, String call) {
+    return change(st, mm, table, pos, call, true);
+  }
+
+  private State change(State st, Obj mm, Obj table, long pos, String call, boolean owesFlush) {
     changeCalls.putIfAbsent(pos, call);
     if (st.open().isEmpty() && !st.inCallerBracket()) {
       if (!st.ended().isEmpty()) {
@@ -991,8 +1066,11 @@ final class Interpreter {
             ctx.lineOf(mismatch.pos()), describe(mismatch.mm(), st));
       }
     }
+    if (!owesFlush) {
+      return st;
+    }
     Set<Change> u = new LinkedHashSet<>(st.unflushed());
-    u.add(new Change(pos, mm, table, -1));
+    u.add(new Change(pos, mm, table, -1, false));
     return st.withUnflushed(u);
   }
 
@@ -1003,7 +1081,12 @@ final class Interpreter {
         u.add(c);
       }
     }
-    return u.size() == st.unflushed().size() ? st : st.withUnflushed(u);
+    Set<Cleared> cleared = new LinkedHashSet<>();
+    for (Cleared c : st.cleared()) {
+      cleared.add(Facts.sameMm(c.mm(), mm) ? new Cleared(c.table(), c.mm(), c.addr(), true) : c);
+    }
+    State out = u.size() == st.unflushed().size() ? st : st.withUnflushed(u);
+    return cleared.equals(st.cleared()) ? out : out.withCleared(cleared);
   }
 
   private State inc(State st, Obj mm, long pos) {
@@ -1046,8 +1129,9 @@ final class Interpreter {
     Set<Change> u = new LinkedHashSet<>();
     for (Change c : after.unflushed()) {
       if (Facts.sameMm(c.mm(), mm)) {
-        checker.error(c.pos(), Message.MISSING_FLUSH_BEFORE_DEC, changeCalls.get(c.pos()),
-            describe(c.mm(), st), ctx.lineOf(pos), st.path());
+        checker.error(c.pos(), c.nestedOnly() ? Message.MISSING_NESTED_FLUSH
+            : Message.MISSING_FLUSH_BEFORE_DEC, changeCalls.get(c.pos()), describe(c.mm(), st),
+            ctx.lineOf(pos), st.path());
       } else {
         u.add(c);
       }
@@ -1071,7 +1155,14 @@ final class Interpreter {
         u.add(c);
       }
     }
-    return u.size() == st.unflushed().size() ? st : st.withUnflushed(u);
+    Set<Cleared> cleared = new LinkedHashSet<>();
+    for (Cleared c : st.cleared()) {
+      if (!Facts.sameTable(c.table(), table)) {
+        cleared.add(c); // once the ptl is dropped, another thread may fill a cleared PTE
+      }
+    }
+    State out = u.size() == st.unflushed().size() ? st : st.withUnflushed(u);
+    return cleared.size() == st.cleared().size() ? out : out.withCleared(cleared);
   }
 
   /** Whether the walker's own pending count of {@code mm} is raised (or may be, its caller's). */

@@ -120,6 +120,16 @@ public enum Message {
           + " entries for current while another CPU still reads or writes through a stale one."
           + " Call TlbFlush.flushTlbMm (or flushTlbRange over the changed PTEs) before"
           + " decTlbFlushPending, in a finally block if an exception can come between them."),
+  /**
+   * A walker with its pending count raised flushes only what it changed, with no whole-range flush
+   * where mm_tlb_flush_nested is true.
+   */
+  MISSING_NESTED_FLUSH("missing-flush",
+      "%s changes a PTE of %s, and the walker flushes only the PTEs it changed itself; but its"
+          + " raised tlb_flush_pending tells concurrent walkers to leave PTEs they find already"
+          + " changed unflushed, so where another walker is pending too some of its PTEs may still"
+          + " be cached stale when decTlbFlushPending at line %d runs on %s. Flush the whole range"
+          + " when mm.mmTlbFlushNested() is true, as wp_clean_post_vma and tlb_finish_mmu do."),
   /** A PTE change whose table's ptl is released before the flush, with no pending count. */
   MISSING_FLUSH_BEFORE_UNLOCK("missing-flush",
       "%s changes a PTE, but no TLB flush of %s runs between it and the release of its page"

@@ -37,7 +37,7 @@ final class ReplacePage {
   private ReplacePage() {}
 
   @CheckedWalker
-  static boolean replacePage(Vma vma, long addr, long newPfn) {
+  static boolean replacePage(Vma vma, long addr, long newPfn, long vmPageProt) {
     MmStruct mm = vma.mm();
     MmuNotifierRange range =
         new MmuNotifierRange(MmuNotifierEvent.CLEAR, 0, mm, addr, addr + PAGE_SIZE);
@@ -53,10 +53,10 @@ final class ReplacePage {
         if (!Pte.present(old)) {
           return false;
         }
-        // ptep_clear_flush, then the new page, read-only
+        // ptep_clear_flush, then mk_pte(new_page, vma->vm_page_prot)
         Pgtable.ptepGetAndClear(mm, addr, pt);
         TlbFlush.flushTlbPage(vma, addr);
-        Pgtable.setPteAt(mm, addr, pt, Pte.wrprotect(Pte.pfnPte(newPfn, Pte.flags(old))));
+        Pgtable.setPteAt(mm, addr, pt, Pte.pfnPte(newPfn, vmPageProt));
         return true;
       } finally {
         pt.ptl().unlock();

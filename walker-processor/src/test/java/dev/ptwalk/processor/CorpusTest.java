@@ -178,6 +178,22 @@ class CorpusTest {
   }
 
   /**
+   * Bug 5b, CVE-2024-36943 "fs/proc/task_mmu: fix loss of young/dirty bits during pagemap scan":
+   * {@code make_uffd_wp_pte} computed the new PTE from the value {@code ptep_get} read before
+   * {@code ptep_modify_prot_start} took it.
+   */
+  @Test
+  void bug5bPagemapScanWritingTheValueReadBeforeModifyProtStart() throws IOException {
+    rejected(reintroduce("PagemapScanWp",
+        "                  long newPte = Pte.mkuffdWp(oldPte);\n"
+            + "                  Pgtable.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte);",
+        "                  long newPte = Pte.mkuffdWp(ptent);\n"
+            + "                  Pgtable.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte); // <- bug"),
+        "stale-pte-value", "Pgtable.ptepModifyProtCommit writes a PTE value computed from newPte,"
+            + " which a plain read took at line", "before Pgtable.ptepModifyProtStart at line");
+  }
+
+  /**
    * Bug 6, 1cf35d47712d and 60bae7370896 ("flush TLB while holding PTL"): the per-table flush
    * moved after the ptl is dropped, with no pending count raised.
    */

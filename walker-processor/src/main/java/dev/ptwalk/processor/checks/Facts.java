@@ -154,58 +154,75 @@ final class Facts {
     }
   }
 
+  /**
+   * A PTE value a variable holds from a plain read of {@code table} at {@code pos}; {@code
+   * staleAt} is where a change of that table took the PTE since (else {@code -1}): a value computed
+   * from the read no longer has the accessed and dirty bits hardware set in between.
+   */
+  record Read(Obj table, long pos, long staleAt) {
+    Read age(Tree site) {
+      return new Read(table.age(site), pos, staleAt);
+    }
+  }
+
   /** What one path knows at one point. */
   record State(Map<Loc, Obj> store, Map<Obj, Obj> mmOf, Set<Bracket> open, Map<Obj, Long> ended,
       Set<Change> unflushed, Map<Obj, Integer> pending, Map<Obj, Long> pendingPos,
-      Set<Cleared> cleared, boolean inCallerBracket, String via) {
+      Set<Cleared> cleared, Map<VariableElement, Read> reads, boolean inCallerBracket,
+      String via) {
 
     /** The state at a method's entry; an {@code @InBracket} helper starts in its caller's. */
     static State initial(boolean inCallerBracket) {
       return new State(Map.of(), Map.of(), Set.of(), Map.of(), Set.of(), Map.of(), Map.of(),
-          Set.of(), inCallerBracket, null);
+          Set.of(), Map.of(), inCallerBracket, null);
     }
 
     State withStore(Map<Loc, Obj> s) {
       return new State(frozen(s), mmOf, open, ended, unflushed, pending, pendingPos,
-          cleared, inCallerBracket, via);
+          cleared, reads, inCallerBracket, via);
     }
 
     State withMmOf(Map<Obj, Obj> m) {
       return new State(store, frozen(m), open, ended, unflushed, pending, pendingPos,
-          cleared, inCallerBracket, via);
+          cleared, reads, inCallerBracket, via);
     }
 
     State withBrackets(Set<Bracket> o, Map<Obj, Long> e) {
       return new State(store, mmOf, frozen(o), frozen(e), unflushed, pending, pendingPos,
-          cleared, inCallerBracket, via);
+          cleared, reads, inCallerBracket, via);
     }
 
     State withUnflushed(Set<Change> u) {
       return new State(store, mmOf, open, ended, frozen(u), pending, pendingPos, cleared,
-          inCallerBracket, via);
+          reads, inCallerBracket, via);
     }
 
     State withCleared(Set<Cleared> c) {
       return new State(store, mmOf, open, ended, unflushed, pending, pendingPos, frozen(c),
-          inCallerBracket, via);
+          reads, inCallerBracket, via);
+    }
+
+    State withReads(Map<VariableElement, Read> r) {
+      return new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared,
+          frozen(r), inCallerBracket, via);
     }
 
     State withPending(Map<Obj, Integer> p, Map<Obj, Long> pos) {
       return new State(store, mmOf, open, ended, unflushed, frozen(p), frozen(pos),
-          cleared, inCallerBracket, via);
+          cleared, reads, inCallerBracket, via);
     }
 
     /** This state on an exception path, remembering where the exception came from. */
     State thrown(String path) {
       return via != null ? this
-          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared,
+          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared, reads,
               inCallerBracket, path);
     }
 
     /** This state once a catch block has handled the exception. */
     State caught() {
       return via == null ? this
-          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared,
+          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared, reads,
               inCallerBracket, null);
     }
 
@@ -260,8 +277,10 @@ final class Facts {
       pendingPos.forEach((k, v) -> pp.merge(k.age(site), v, Math::min));
       Set<Cleared> c = new LinkedHashSet<>();
       cleared.forEach(x -> c.add(x.age(site)));
+      Map<VariableElement, Read> r = new LinkedHashMap<>();
+      reads.forEach((k, v) -> r.put(k, v.age(site)));
       State aged = new State(frozen(s), frozen(m), frozen(o), frozen(e), frozen(u), frozen(p),
-          frozen(pp), frozen(c), inCallerBracket, via);
+          frozen(pp), frozen(c), frozen(r), inCallerBracket, via);
       return aged.equals(this) ? this : aged;
     }
 

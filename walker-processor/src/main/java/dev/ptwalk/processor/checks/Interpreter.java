@@ -50,6 +50,7 @@ import dev.ptwalk.processor.checks.Facts.Cleared;
 import dev.ptwalk.processor.checks.Facts.Kind;
 import dev.ptwalk.processor.checks.Facts.Loc;
 import dev.ptwalk.processor.checks.Facts.Obj;
+import dev.ptwalk.processor.checks.Facts.Read;
 import dev.ptwalk.processor.checks.Facts.State;
 import dev.ptwalk.processor.checks.Marks.Effect;
 import dev.ptwalk.processor.checks.Marks.Role;
@@ -259,6 +260,10 @@ final class Interpreter {
       return f;
     }
     Element var = ctx.element(v);
+    if (var instanceof VariableElement && var.asType().getKind() == TypeKind.LONG) {
+      VariableElement local = (VariableElement) var;
+      return new Flow(Facts.map(f.normal, s -> trackRead(s, local, v.getInitializer())), f.jumps);
+    }
     if (!(var instanceof VariableElement) || var.asType().getKind().isPrimitive()) {
       return f;
     }
@@ -829,6 +834,11 @@ final class Interpreter {
     }
     s = eval(a.getExpression(), s, jumps);
     TypeMirror type = ctx.type(lhs);
+    Element assigned = ctx.element(lhs);
+    if (type != null && type.getKind() == TypeKind.LONG && assigned instanceof VariableElement
+        && lhs instanceof IdentifierTree) {
+      return Facts.map(s, st -> trackRead(st, (VariableElement) assigned, a.getExpression()));
+    }
     if (type == null || type.getKind().isPrimitive()) {
       return s;
     }
@@ -943,6 +953,7 @@ final class Interpreter {
       case CHANGE: {
         Obj mm = callMm(mi, target, t);
         Obj table = tableOf(mi, target, t);
+        staleValues(t, mi, pos, call);
         ExpressionTree addr = addressOf(mi, target);
         // A change returning the PTE it took (ptep_get_and_clear) leaves the PTE none; one
         // returning nothing installs a value, which needs no flush where the PTE was cleared and
@@ -959,7 +970,7 @@ final class Interpreter {
         if (takes && addr != null) {
           cleared.add(new Cleared(table, mm, addr, false));
         }
-        return after.withCleared(cleared);
+        return staled(after.withCleared(cleared), table, pos);
       }
       case FLUSH_TLB:
         return flush(t, callMm(mi, target, t));
@@ -1012,6 +1023,85 @@ final class Interpreter {
     Map<Obj, Long> ended = new LinkedHashMap<>(st.ended());
     ended.put(range, pos);
     return st.withBrackets(open, ended).withUnflushed(unflushed);
+  }
+
+  /**
+   * {@code var = e}: what {@code var} holds from a plain PTE read. A plain read is an unmarked call
+   * returning a {@code long} from a {@code PteTable} ({@code ptep_get}); a value computed from
+   * variables holding reads holds them too; anything else holds none.
+   */
+  private State trackRead(State st, VariableElement var, ExpressionTree e) {
+    Read read = readOf(e, st);
+    Read now = st.reads().get(var);
+    if (read == null ? now == null : read.equals(now)) {
+      return st;
+    }
+    Map<VariableElement, Read> r = new LinkedHashMap<>(st.reads());
+    if (read == null) {
+      r.remove(var);
+    } else {
+      r.put(var, read);
+    }
+    return st.withReads(r);
+  }
+
+  private Read readOf(ExpressionTree e, State st) {
+    ExpressionTree x = strip(e);
+    if (x instanceof MethodInvocationTree) {
+      Element target = ctx.element(x);
+      if (Marks.isMethod(target) && marks.effects(target).isEmpty()
+          && ((ExecutableElement) target).getReturnType().getKind() == TypeKind.LONG) {
+        Obj table = tableOf((MethodInvocationTree) x, target, st);
+        if (!table.unknown()) {
+          return new Read(table, ctx.pos(x), -1);
+        }
+      }
+    }
+    Read[] found = {null};
+    new TreeScanner<Void, Void>() {
+      @Override
+      public Void visitIdentifier(IdentifierTree id, Void unused) {
+        Read r = st.reads().get(ctx.element(id));
+        if (r != null && (found[0] == null || found[0].staleAt() < 0 && r.staleAt() >= 0)) {
+          found[0] = r;
+        }
+        return null;
+      }
+    }.scan(x, null);
+    return found[0];
+  }
+
+  /** A change of {@code table} at {@code pos} makes every earlier plain read of it stale. */
+  private static State staled(State st, Obj table, long pos) {
+    Map<VariableElement, Read> r = new LinkedHashMap<>();
+    boolean changed = false;
+    for (Map.Entry<VariableElement, Read> e : st.reads().entrySet()) {
+      Read read = e.getValue();
+      if (read.staleAt() < 0 && Facts.sameTable(read.table(), table)) {
+        read = new Read(read.table(), read.pos(), pos);
+        changed = true;
+      }
+      r.put(e.getKey(), read);
+    }
+    return changed ? st.withReads(r) : st;
+  }
+
+  /** Report a PTE value written from a read the PTE's change made stale (CVE-2024-36943). */
+  private void staleValues(State st, MethodInvocationTree mi, long pos, String call) {
+    for (ExpressionTree arg : mi.getArguments()) {
+      new TreeScanner<Void, Void>() {
+        @Override
+        public Void visitIdentifier(IdentifierTree id, Void unused) {
+          Element v = ctx.element(id);
+          Read r = st.reads().get(v);
+          if (r != null && r.staleAt() >= 0) {
+            checker.error(pos, Message.STALE_PTE_VALUE, call, id.getName(), ctx.lineOf(r.pos()),
+                changeCalls.get(r.staleAt()), ctx.lineOf(r.staleAt()));
+          }
+          return null;
+        }
+      }.scan(arg, null);
+    }
   }
 
   private boolean clearedAndFlushed(State st, Obj table, ExpressionTree addr) {

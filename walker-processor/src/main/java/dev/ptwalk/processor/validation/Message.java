@@ -139,6 +139,11 @@ public enum Message {
           + " still writes through its stale TLB entry. Flush before releasing the ptl, as"
           + " pagemap_scan_pmd_entry does, or call incTlbFlushPending before the change and flush"
           + " before decTlbFlushPending, as the dirty helpers do."),
+  /** A PTE value computed from a plain read that a change of the PTE made stale. */
+  STALE_PTE_VALUE("stale-pte-value",
+      "%s writes a PTE value computed from %s, which a plain read took at line %d before %s at"
+          + " line %d took the PTE: the accessed and dirty bits hardware set in between are lost"
+          + " (CVE-2024-36943). Compute the new value from the value ptepModifyProtStart returned."),
   /** inc/dec of tlb_flush_pending unbalanced. */
   UNBALANCED_PENDING("unbalanced-flush-pending",
       "%s is not matched by %s on %s: tlb_flush_pending stays off balance, so mm_tlb_flush_nested"

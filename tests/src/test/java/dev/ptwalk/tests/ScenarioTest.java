@@ -137,9 +137,9 @@ class ScenarioTest {
   @Test
   void overlappingVmas() throws IOException {
     fails("4: [0x12000, 0x13000) overlaps vma[0x10000-0x14000 mm=A pgoff=0 VM_READ|VM_WRITE"
-        + "|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE|VM_IO] in mm A; VMAs of one mm never"
-        + " overlap", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
-        "vma A buf start=0x12000 pages=1 pgoff=9 flags=read");
+        + "|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE|VM_IO|VM_SOFTDIRTY] in mm A; VMAs of"
+        + " one mm never overlap", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
+        SETUP_A.split("\n")[2], "vma A buf start=0x12000 pages=1 pgoff=9 flags=read");
   }
 
   @Test
@@ -166,8 +166,8 @@ class ScenarioTest {
     fails("4: 'applyAsClean' is not CLASS#METHOD (for example"
         + " dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean)", SETUP_A.split("\n")[0],
         SETUP_A.split("\n")[1], SETUP_A.split("\n")[2], "walk applyAsClean buf first=0 nr=1");
-    fails("4: dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean rejected its arguments: bitmap"
-        + " holds 64 bits but the range needs 100: bitmapPgoff=0, firstIndex=0, nr=100",
+    fails("4: bits=10 is too small: file pages [0, 100) are bits [0, 100) of a bitmap from"
+        + " bitmap_pgoff=0; give bits=100 or more",
         SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
         "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean buf first=0 nr=100 bits=10");
   }
@@ -179,9 +179,8 @@ class ScenarioTest {
             + " nr=4", "pte A 0x10000");
     assertEquals(1, r.status());
     assertEquals("", r.out());
-    assertTrue(r.err().contains(": a walker broke a page-table rule: invalidateRangeEnd over"
-        + " PROTECTION_PAGE mm=A [0x10000, 0x14000) ran before a TLB flush covering the PTE at"
-        + " 0x10000"), r.err());
+    assertTrue(r.err().contains(": a walker broke a page-table rule: decTlbFlushPending of mm A"
+        + " ran before a TLB flush covering the PTE at 0x10000"), r.err());
   }
 
   @Test

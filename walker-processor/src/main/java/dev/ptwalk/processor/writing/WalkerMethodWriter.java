@@ -222,7 +222,7 @@ final class WalkerMethodWriter {
     c.stmt("next = Math.min((pmdAddr & $L) + $L, endAddr)", staticName(PGTABLE, "PMD_MASK"),
         staticName(PGTABLE, "PMD_SIZE"));
     c.begin("if ($T.warn(mm, mm.pgd().hugeLeaf(pmdAddr) != 0,$W$S, pmdAddr))", BUG,
-        cb.walkerName() + " skips the huge leaf at %#x: huge leaves are never split");
+        cb.walkerName() + " skips the huge leaf at %#x, never split");
     c.stmt("continue");
     c.end();
     c.stmt("$T pt = mm.pgd().pteAlloc(pmdAddr)", PTE_TABLE);
@@ -272,8 +272,9 @@ final class WalkerMethodWriter {
 
   /**
    * {@code madvise_free_single_vma} under an {@code mmu_gather}: a {@code CLEAR} bracket per
-   * VMA, {@code tlb_start_vma}, the walk ({@code madvise_free_pte_range}), {@code tlb_end_vma},
-   * the bracket's end; {@code tlb_finish_mmu} once for the whole call.
+   * VMA, {@code tlb_start_vma}, the walk ({@code madvise_free_pte_range}), {@code tlb_end_vma}
+   * (nothing on x86), the bracket's end; {@code tlb_finish_mmu}, which flushes, once for the
+   * whole call.
    */
   private void madviseFree() {
     lock();
@@ -289,8 +290,9 @@ final class WalkerMethodWriter {
     c.begin("try");
     walkPteRange(this::lazyfreeStep, Flush.GATHER);
     c.next("finally");
-    c.comment("tlb_end_vma: on x86 (no MMU_GATHER_MERGE_VMAS) the range gathered in this VMA "
-        + "is flushed here, inside the bracket.");
+    c.comment("tlb_end_vma: x86 merges the gathered ranges of every VMA "
+        + "(CONFIG_MMU_GATHER_MERGE_VMAS), so nothing is flushed here; the flush comes at "
+        + "tlb_finish_mmu, after the bracket, while tlb_flush_pending is still raised.");
     c.stmt("tlb.tlbEndVma(vma)");
     c.end();
     c.next("finally");
@@ -298,8 +300,8 @@ final class WalkerMethodWriter {
     c.end();
     c.end(); // for vma
     c.next("finally");
-    c.comment("tlb_finish_mmu: flush what is still gathered, the whole mm when another gather "
-        + "is pending on it (mm_tlb_flush_nested), then drop tlb_flush_pending.");
+    c.comment("tlb_finish_mmu: flush the range gathered over every VMA, the whole mm when "
+        + "another gather is pending on it (mm_tlb_flush_nested), then drop tlb_flush_pending.");
     c.stmt("tlb.tlbFinishMmu()");
     c.end();
     unlock();
@@ -345,17 +347,17 @@ final class WalkerMethodWriter {
     requireBitmap();
     String pageSize = staticName(PGTABLE, "PAGE_SIZE");
     c.begin("if (((start | end) & ($L - 1)) != 0 || start < 0 || start > end$W|| end > "
-        + "mm.machine().pagingMode().taskSize())", pageSize)
-        .stmt("throw new IllegalArgumentException($S$W+ $T.toHexString(mm.machine()"
-            + ".pagingMode().taskSize())$W+ $S + $T.toHexString(start)$W+ $S + $T.toHexString("
-            + "end))", "start and end must be page aligned, with 0 <= start <= end <= 0x",
-            Long.class, ", were start=0x", Long.class, ", end=0x", Long.class)
+        + "mm.taskSize())", pageSize)
+        .stmt("throw new IllegalArgumentException($S$W+ $S + $T.toHexString(mm.taskSize())$W+ $S"
+            + " + $T.toHexString(start) + $S + $T.toHexString(end))", "start and end must be page",
+            " aligned, with 0 <= start <= end <= 0x", Long.class, ", were start=0x", Long.class,
+            ", end=0x", Long.class)
         .end();
     c.guard("start == end", "return 0");
     if (bitmap) {
       c.stmt("long pages = (end - start) >>> $L", staticName(PGTABLE, "PAGE_SHIFT"));
       c.begin("if (bitmap.length * 64L < pages)")
-          .stmt("throw new IllegalArgumentException($S + bitmap.length * 64L + $S + pages$W+ $S"
+          .stmt("throw new IllegalArgumentException($S + bitmap.length * 64L$W+ $S + pages$W+ $S"
               + " + $T.toHexString(start) + $S + $T.toHexString(end))", "bitmap holds ",
               " bits but the range has ", " pages: start=0x", Long.class, ", end=0x", Long.class)
           .end();

@@ -1,6 +1,7 @@
 package dev.ptwalk.runtime.cpu;
 
 import dev.ptwalk.runtime.check.FlushesCache;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.trace.TraceEvent;
 
@@ -21,7 +22,7 @@ public final class CacheFlush {
       throw new IllegalArgumentException("flushCacheRange needs start < end, got [0x"
           + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
     }
-    vma.mm().machine().counters().countCacheFlushRange();
+    RuntimeInternals.counters().countCacheFlushRange(vma.mm().machine().counters());
     vma.mm().machine().trace().record(new TraceEvent.CacheFlush(vma.mm().name(), start, end));
   }
 }

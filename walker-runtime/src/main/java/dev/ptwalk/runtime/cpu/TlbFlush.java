@@ -2,6 +2,7 @@ package dev.ptwalk.runtime.cpu;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.FlushesTlb;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
@@ -33,7 +34,7 @@ public final class TlbFlush {
     for (Cpu cpu : machine.cpus()) {
       dropped += cpu.flushRange(mm, start, end);
     }
-    machine.counters().countTlbFlushRange(dropped);
+    RuntimeInternals.counters().countTlbFlushRange(machine.counters(), dropped);
     machine.trace().record(new TraceEvent.TlbFlush(mm.name(), start, end, false));
     machine.verifier().onTlbFlush(mm, start, end);
     MmuNotifiers.archInvalidateSecondaryTlbs(mm, start, end);
@@ -54,7 +55,7 @@ public final class TlbFlush {
     for (Cpu cpu : machine.cpus()) {
       dropped += cpu.flushMm(mm);
     }
-    machine.counters().countTlbFlushMm(dropped);
+    RuntimeInternals.counters().countTlbFlushMm(machine.counters(), dropped);
     machine.trace().record(new TraceEvent.TlbFlush(mm.name(), 0, -1L, true));
     machine.verifier().onTlbFlush(mm, 0, Long.MAX_VALUE);
     MmuNotifiers.archInvalidateSecondaryTlbs(mm, 0, -1L);

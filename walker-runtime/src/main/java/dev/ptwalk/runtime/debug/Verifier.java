@@ -57,7 +57,7 @@ public final class Verifier {
     }
 
     boolean covers(long addr) {
-      return addr >= range.start() && addr < range.end();
+      return range.covers(addr); // unsigned: clear_refs brackets [0, -1UL)
     }
   }
 

@@ -2,8 +2,10 @@ package dev.ptwalk.runtime.notifier;
 
 import dev.ptwalk.runtime.check.InvalidateRangeEnd;
 import dev.ptwalk.runtime.check.InvalidateRangeStart;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.trace.TraceEvent;
+import java.util.List;
 
 /**
  * Calls into every subscription of an mm.
@@ -19,15 +21,18 @@ public final class MmuNotifiers {
     if (subscription == null) {
       throw new NullPointerException("subscription");
     }
-    if (mm.notifierSubscriptions().contains(subscription)) {
-      throw new IllegalArgumentException("already registered on mm " + mm.name());
+    List<MmuNotifier> subscriptions = RuntimeInternals.mm().subscriptions(mm);
+    synchronized (subscriptions) {
+      if (subscriptions.contains(subscription)) {
+        throw new IllegalArgumentException("already registered on mm " + mm.name());
+      }
+      subscriptions.add(subscription);
     }
-    mm.notifierSubscriptions().add(subscription);
   }
 
   /** {@code mmu_notifier_unregister}: call {@code ->release} and unsubscribe. */
   public static void unregister(MmuNotifier subscription, MmStruct mm) {
-    if (mm.notifierSubscriptions().remove(subscription)) {
+    if (RuntimeInternals.mm().subscriptions(mm).remove(subscription)) {
       subscription.release(mm);
     }
   }
@@ -40,7 +45,7 @@ public final class MmuNotifiers {
   public static void invalidateRangeStart(MmuNotifierRange range) {
     range.setBlockable();
     MmStruct mm = range.mm();
-    mm.machine().counters().countNotifierBracket();
+    RuntimeInternals.counters().countNotifierBracket(mm.machine().counters());
     mm.machine().trace().record(new TraceEvent.NotifierStart(
         mm.name(), range.event().name(), range.start(), range.end()));
     mm.machine().verifier().onInvalidateRangeStart(range);

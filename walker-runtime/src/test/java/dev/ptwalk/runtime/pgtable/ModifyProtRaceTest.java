@@ -24,13 +24,16 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * ptep_modify_prot_start/commit against simulated hardware setting A/D concurrently: the atomic
  * get-and-clear makes a racing store fault and wait on the ptl, so its dirty bit is never lost
  * (the bug CVE-2024-36943 fixed in PAGEMAP_SCAN).
  */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ModifyProtRaceTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private static final int MIN_ROUNDS = 50;
@@ -108,6 +111,7 @@ class ModifyProtRaceTest {
   }
 
   @Test
+  @Timeout(value = 600, unit = TimeUnit.SECONDS) // up to 2000 stress runs on a loaded machine
   void negativeControlThePlainReadThenStoreCleanerIsCaughtByTheStress() throws Exception {
     int attempt = 0;
     int lostAt = -1;

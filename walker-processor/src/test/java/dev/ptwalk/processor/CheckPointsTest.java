@@ -641,6 +641,27 @@ class CheckPointsTest {
     private final JavaFileObject leaves = Sources.source("Leaves", "public class Leaves {",
         "  @PteCallback(WRPROTECT) static long wp(long pte) { return Pte.wrprotect(pte); }", "}");
 
+    /**
+     * Every kind's generated walker, checked when asked: the samples hold callbacks of all six
+     * kinds (YOUNG in both scopes), so CI keeps checking what the writer generates.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"DirtyHelpers", "kinds/SoftDirty",
+        "kinds/UffdWp", "kinds/Aging", "kinds/LazyFree"})
+    void generatedWalkersOfEveryKindPassTheCheckWhenAsked(String sample) throws Exception {
+      String name = "dev.ptwalk.samples." + sample.replace('/', '.');
+      JavaFileObject src = JavaFileObjects.forSourceString(name, java.nio.file.Files.readString(
+          java.nio.file.Path.of("../samples/src/main/java/dev/ptwalk/samples/" + sample
+              + ".java")));
+      Compilation c = Compiler.javac().withProcessors(new PteCallbackProcessor())
+          .withOptions("-Xlint:all", "-Xlint:-processing", "-Werror",
+              "-Aptwalk.checkGenerated=true")
+          .compile(src);
+      assertThat(c).succeededWithoutWarnings();
+      assertTrue(c.generatedSourceFile(name + "Walkers").orElseThrow().getCharContent(true)
+          .toString().contains("@CheckedWalker"));
+    }
+
     @Test
     void generatedWalkersAreNotCheckedByDefault() {
       Compilation c = Compiler.javac().withProcessors(new PteCallbackProcessor())

@@ -2,6 +2,7 @@ package dev.ptwalk.runtime.mm;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.NeverThrows;
+import dev.ptwalk.runtime.check.TlbFlushNested;
 import dev.ptwalk.runtime.check.TlbFlushPendingDec;
 import dev.ptwalk.runtime.check.TlbFlushPendingInc;
 import dev.ptwalk.runtime.internal.RuntimeInternals;
@@ -198,7 +199,7 @@ public final class MmStruct {
    * have skipped PTEs another one changed and must flush its whole range, not just what it
    * changed.
    */
-  @NeverThrows
+  @TlbFlushNested
   public boolean mmTlbFlushNested() {
     return tlbFlushPending.get() > 1;
   }

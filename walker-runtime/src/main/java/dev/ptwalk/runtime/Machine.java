@@ -34,7 +34,7 @@ import java.util.Map;
 public final class Machine {
   private final PagingMode pagingMode;
   private final List<Cpu> cpus;
-  private final PhysMem physMem = new PhysMem();
+  private final PhysMem physMem;
   private final Trace trace;
   private final Verifier verifier;
   private final Counters counters = new Counters();
@@ -45,6 +45,7 @@ public final class Machine {
   private Machine(Builder b) {
     this.pagingMode = b.pagingMode;
     this.softDirty = b.softDirty;
+    this.physMem = new PhysMem(b.cpus, b.lruBatches);
     this.trace = new Trace(b.trace);
     this.verifier = new Verifier(b.verify);
     List<Cpu> list = new ArrayList<>();
@@ -56,7 +57,7 @@ public final class Machine {
 
   /**
    * A builder with the defaults: 2 x86 CPUs, 4-level paging, 64 TLB entries, soft-dirty tracking
-   * compiled in, no trace, no verifier.
+   * compiled in, no per-CPU LRU batches, no trace, no verifier.
    */
   public static Builder builder() {
     return new Builder();
@@ -71,8 +72,23 @@ public final class Machine {
     private boolean trace;
     private HardwareModel hardware = HardwareModel.X86;
     private boolean softDirty = true;
+    private boolean lruBatches;
 
     private Builder() {}
+
+    /**
+     * Per-CPU LRU folio batches ({@code struct cpu_fbatches}, see {@link
+     * dev.ptwalk.runtime.mm.CpuFbatches}); off by default. When on, a new folio waits in the
+     * {@code lru_add} batch of the CPU that faulted it in, and a folio {@code MADV_FREE} marks
+     * lazyfree in that CPU's {@code lru_lazyfree} batch, until the batch fills or that CPU drains
+     * it ({@code lru_add_drain}, which {@code MADV_FREE} and {@code MADV_PAGEOUT} do first): what
+     * the kernel does, and what makes those two calls on different CPUs miss each other. When off,
+     * both take effect at once.
+     */
+    public Builder lruBatches(boolean on) {
+      this.lruBatches = on;
+      return this;
+    }
 
     /**
      * {@code CONFIG_MEM_SOFT_DIRTY}: whether soft-dirty tracking is compiled in (on by default).

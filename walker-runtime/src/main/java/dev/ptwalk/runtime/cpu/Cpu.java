@@ -145,7 +145,9 @@ public final class Cpu {
       } finally {
         lock.unlock();
       }
-      VmFaultResult r = Memory.handleUserFault(mm, addr, write);
+      // The fault runs on this CPU: the folios it allocates join this CPU's LRU batches.
+      VmFaultResult r = machine.physMem().cpuFbatches().onCpu(id,
+          () -> Memory.handleUserFault(mm, addr, write));
       if (r == VmFaultResult.SIGSEGV) {
         throw new SignalException(SignalException.Signal.SIGSEGV, mm.name(), addr, write);
       }

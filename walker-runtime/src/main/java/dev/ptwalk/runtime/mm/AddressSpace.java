@@ -142,7 +142,8 @@ public final class AddressSpace {
 
   /**
    * {@code filemap_fault}'s page-cache lookup: the frame of file page {@code pgoff}, created
-   * (zeroed) on first use. The page cache holds the new folio's allocation reference.
+   * (zeroed) on first use. The page cache holds the new folio's allocation reference; a new folio
+   * joins the LRU through the current CPU's {@code lru_add} batch ({@code filemap_add_folio}).
    */
   public long findOrCreatePage(long pgoff) {
     if (pgoff < 0) {
@@ -150,7 +151,9 @@ public final class AddressSpace {
     }
     return pages.computeIfAbsent(pgoff, k -> {
       long pfn = machine.physMem().allocPage();
-      machine.physMem().folio(pfn).setFile(this, k);
+      Folio folio = machine.physMem().folio(pfn);
+      folio.setFile(this, k);
+      machine.physMem().cpuFbatches().folioAddLru(folio); // filemap_add_folio
       return pfn;
     });
   }

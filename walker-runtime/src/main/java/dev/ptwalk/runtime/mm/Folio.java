@@ -26,6 +26,7 @@ public final class Folio {
   private static final int PG_SWAPBACKED = 1 << 2;
   private static final int PG_ACTIVE = 1 << 3;
   private static final int PG_ANON_EXCLUSIVE = 1 << 4;
+  private static final int PG_LRU = 1 << 5;
 
   private final long pfn;
   private final AtomicInteger refcount = new AtomicInteger(1);
@@ -34,9 +35,16 @@ public final class Folio {
   private volatile AddressSpace mapping;
   private volatile AnonVma anonVma;
   private volatile long index = -1;
+  private final CpuFbatches fbatches;
 
-  Folio(long pfn) {
+  Folio(long pfn, CpuFbatches fbatches) {
     this.pfn = pfn;
+    this.fbatches = fbatches;
+  }
+
+  /** The per-CPU LRU batches of the physical memory this folio belongs to. */
+  static CpuFbatches fbatchesOf(Folio folio) {
+    return folio.fbatches;
   }
 
   /** {@code folio_pfn}. */
@@ -88,11 +96,20 @@ public final class Folio {
 
   /**
    * {@code folio_mark_lazyfree} (mm/swap.c): an anonymous, swap-backed folio becomes lazyfree
-   * (its active and referenced flags and swap-backed cleared); others are left alone. The kernel
-   * does this through a per-CPU batch drained later; here it takes effect at once, as after
-   * {@code lru_add_drain}.
+   * (its active and referenced flags and swap-backed cleared); others are left alone. With the
+   * machine's per-CPU LRU batches ({@link CpuFbatches}) this goes through the current CPU's
+   * {@code lru_lazyfree} batch, takes effect when that batch is moved, and only for a folio on the
+   * LRU; without them it takes effect at once, as after {@code lru_add_drain}.
    */
   public void markLazyfree() {
+    fbatches.folioMarkLazyfree(this);
+  }
+
+  /**
+   * {@code lru_lazyfree}, the move a drained {@code lru_lazyfree} batch applies: an anonymous,
+   * swap-backed folio loses active, referenced and swap-backed.
+   */
+  void lruLazyfree() {
     while (true) {
       int f = flags.get();
       if (anonVma == null || (f & PG_SWAPBACKED) == 0) {
@@ -102,6 +119,24 @@ public final class Folio {
         return;
       }
     }
+  }
+
+  /**
+   * {@code folio_test_lru}: the folio is on an LRU list, so reclaim can isolate it; false while it
+   * waits in a per-CPU {@code lru_add} batch or is isolated.
+   */
+  public boolean lru() {
+    return test(PG_LRU);
+  }
+
+  /** {@code folio_set_lru}. */
+  void setLru() {
+    set(PG_LRU);
+  }
+
+  /** {@code folio_test_clear_lru}: clear {@code PG_lru} and say whether it was set. */
+  boolean testClearLru() {
+    return (flags.getAndUpdate(f -> f & ~PG_LRU) & PG_LRU) != 0;
   }
 
   /** {@code folio_test_dirty}. */
@@ -289,6 +324,7 @@ public final class Folio {
     if (testDirty()) sb.append(" dirty");
     if (referenced()) sb.append(" referenced");
     if (anonExclusive()) sb.append(" exclusive");
+    if (lru()) sb.append(" lru");
     return sb.toString();
   }
 }

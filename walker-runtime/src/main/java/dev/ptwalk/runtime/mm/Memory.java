@@ -228,6 +228,7 @@ public final class Memory {
       }
       if (folio != null) {
         Rmap.folioAddNewAnonRmap(folio, vma, addr);
+        folioAddLruVma(folio, vma);
       }
       if (vmfOrigPteUffdWp(vmf)) {
         entry = Pte.mkuffdWp(entry);
@@ -248,6 +249,10 @@ public final class Memory {
   private static VmFaultResult doFault(VmFault vmf) {
     Vma vma = vmf.vma();
     MmStruct mm = vma.mm();
+    // do_read_fault: ->map_pages first, ->fault only if that did not map the page.
+    if (!vmf.write() && shouldFaultAround(vmf) && doFaultAround(vmf)) {
+      return traced(mm, vmf.address(), false, "do_fault_around", VmFaultResult.OK);
+    }
     VmFaultResult r = vma.ops().fault(vmf);
     if (r != VmFaultResult.OK) {
       return traced(mm, vmf.address(), vmf.write(), "fault", r);
@@ -278,6 +283,103 @@ public final class Memory {
       folio.markDirty(); // fault_dirty_shared_page
     }
     return done;
+  }
+
+  /**
+   * {@code fault_around_bytes} (64 KiB by default) in pages: how many pages around a read fault
+   * {@code do_fault_around} asks {@code ->map_pages} to map, within one PTE table and the VMA.
+   */
+  public static final int FAULT_AROUND_PAGES = 16;
+
+  /**
+   * {@code should_fault_around}: the VMA's hooks can map cached pages ({@code ->map_pages}), and
+   * it is not registered with userfaultfd for write-protect ({@code uffd_disable_fault_around},
+   * which also refuses minor mode, not modelled: a fault-around would map pages without the
+   * faults the userfaultfd must see).
+   */
+  private static boolean shouldFaultAround(VmFault vmf) {
+    Vma vma = vmf.vma();
+    if (!vma.ops().hasMapPages()) {
+      return false;
+    }
+    if (vma.userfaultfdWp()) {
+      return false;
+    }
+    return FAULT_AROUND_PAGES > 1;
+  }
+
+  /**
+   * {@code do_fault_around}: ask {@code ->map_pages} for the file pages of the {@link
+   * #FAULT_AROUND_PAGES}-aligned block around the fault, clamped to the VMA and to the PTE table.
+   *
+   * @return whether the faulting page itself got mapped ({@code VM_FAULT_NOPAGE})
+   */
+  private static boolean doFaultAround(VmFault vmf) {
+    Vma vma = vmf.vma();
+    long nrPages = FAULT_AROUND_PAGES;
+    long pteOff = (vmf.address() >>> Pgtable.PAGE_SHIFT) & (Pgtable.PTRS_PER_PTE - 1);
+    long vmaOff = vmf.pgoff() - vma.pgoff();
+    long fromPte = Math.max(pteOff & ~(nrPages - 1), pteOff - Math.min(pteOff, vmaOff));
+    long toPte = Math.min(Math.min(fromPte + nrPages, Pgtable.PTRS_PER_PTE),
+        pteOff + vma.pages() - vmaOff) - 1;
+    return vma.ops().mapPages(vmf, vmf.pgoff() + fromPte - pteOff, vmf.pgoff() + toPte - pteOff);
+  }
+
+  /**
+   * {@code filemap_map_pages}, the {@code ->map_pages} of page-cache files ({@link
+   * VmOperations#FILEMAP}): map every file page of {@code [startPgoff, endPgoff]} that is already
+   * in the page cache and whose PTE is none (a marker or a present PTE is left to the fault path),
+   * read-only as a read fault maps it ({@code set_pte_range}), each gaining a mapping and the
+   * PTE's reference. Nothing is read in: an uncached page is skipped.
+   *
+   * @return whether the page of {@code vmf} was among those mapped
+   */
+  static boolean filemapMapPages(VmFault vmf, long startPgoff, long endPgoff) {
+    Vma vma = vmf.vma();
+    MmStruct mm = vma.mm();
+    AddressSpace mapping = vma.mapping();
+    if (mapping == null) {
+      return false;
+    }
+    boolean mappedFaultPage = false;
+    for (long pgoff = startPgoff; pgoff <= endPgoff; pgoff++) {
+      long pfn = mapping.findPage(pgoff);
+      if (pfn < 0) {
+        continue;
+      }
+      Folio folio = vmNormalFolioPfn(vma, pfn);
+      long addr = vma.addressOf(pgoff);
+      long entry = Pte.pfnPte(pfn, vma.vmPageProt());
+      if (Pte.write(entry) && folio != null && folio.testDirty()) {
+        entry = pteMkdirty(mm.machine(), entry);
+      }
+      PteTable pt = mm.pgd().pteAlloc(addr);
+      pt.ptl().lock();
+      try {
+        if (!Pte.none(pt.get(addr))) {
+          continue;
+        }
+        if (folio != null) {
+          folio.get();
+          Rmap.folioAddFileRmapPte(folio, vma);
+        }
+        Pgtable.setPteAt(mm, addr, pt, entry);
+      } finally {
+        pt.ptl().unlock();
+      }
+      if (addr == vmf.address()) {
+        mappedFaultPage = true;
+      }
+    }
+    return mappedFaultPage;
+  }
+
+  /**
+   * {@code folio_add_lru_vma}: a new anonymous folio joins the LRU through this CPU's {@code
+   * lru_add} batch ({@link CpuFbatches#folioAddLru}).
+   */
+  private static void folioAddLruVma(Folio folio, Vma vma) {
+    vma.mm().machine().physMem().cpuFbatches().folioAddLru(folio);
   }
 
   /**
@@ -312,6 +414,7 @@ public final class Memory {
       }
       if (cow != null) {
         Rmap.folioAddNewAnonRmap(cow, vma, addr);
+        folioAddLruVma(cow, vma);
       } else if (folio != null) {
         folio.get();
         Rmap.folioAddFileRmapPte(folio, vma);
@@ -377,9 +480,17 @@ public final class Memory {
   /**
    * {@code wp_can_reuse_anon_folio}: a private store may write an anonymous folio in place when
    * the only reference to it is this PTE's (no other process maps it since fork, nobody holds a
-   * GUP reference); it then moves to this VMA's anon_vma.
+   * GUP reference); it then moves to this VMA's anon_vma. A folio not on the LRU may be held by a
+   * per-CPU batch, so this CPU's batches are drained before the count is read, as the kernel does.
    */
   private static boolean wpCanReuseAnonFolio(Folio folio, Vma vma) {
+    if (folio.refCount() > 3) {
+      return false;
+    }
+    if (!folio.lru()) {
+      // A reference may be a per-CPU LRU batch's: drain this CPU's batches and look again.
+      vma.mm().machine().physMem().cpuFbatches().lruAddDrain();
+    }
     if (folio.refCount() != 1) {
       return false;
     }
@@ -504,6 +615,7 @@ public final class Memory {
           Pgtable.ptepGetAndClear(mm, addr, pt);
           TlbFlush.flushTlbPage(vma, addr);
           Rmap.folioAddNewAnonRmap(copy, vma, addr);
+          folioAddLruVma(copy, vma);
           Pgtable.setPteAt(mm, addr, pt, entry);
           if (old != null) {
             Rmap.folioRemoveRmapPte(old, vma);

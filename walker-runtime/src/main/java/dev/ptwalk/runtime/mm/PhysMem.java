@@ -25,10 +25,25 @@ public final class PhysMem {
   private final ConcurrentHashMap<Long, long[]> frames = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Long, Folio> folios = new ConcurrentHashMap<>();
   private final AtomicLong nextPfn = new AtomicLong(FIRST_PFN);
+  private final CpuFbatches fbatches;
 
-  /** Physical memory with only the zero page in it. */
+  /** Physical memory with only the zero page in it, for one CPU, without per-CPU LRU batches. */
   public PhysMem() {
+    this(1, false);
+  }
+
+  /**
+   * Physical memory with only the zero page in it, for {@code nrCpus} CPUs, keeping per-CPU LRU
+   * batches ({@link CpuFbatches}) when {@code lruBatches}.
+   */
+  public PhysMem(int nrCpus, boolean lruBatches) {
+    this.fbatches = new CpuFbatches(nrCpus, lruBatches);
     frames.put(ZERO_PFN, new long[WORDS_PER_PAGE]);
+  }
+
+  /** {@code cpu_fbatches}: the per-CPU LRU batches, and the CPU the current thread runs on. */
+  public CpuFbatches cpuFbatches() {
+    return fbatches;
   }
 
   /**
@@ -38,7 +53,7 @@ public final class PhysMem {
   public long allocPage() {
     long pfn = nextPfn.getAndIncrement();
     frames.put(pfn, new long[WORDS_PER_PAGE]);
-    folios.put(pfn, new Folio(pfn));
+    folios.put(pfn, new Folio(pfn, fbatches));
     return pfn;
   }
 

@@ -8,6 +8,8 @@ import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Reclaim of one page, as {@code MADV_PAGEOUT} asks for it, and the aging query.
@@ -46,12 +48,14 @@ public final class Reclaim {
    */
   public static ReclaimResult reclaimPage(MmStruct mm, long addr) {
     long page = addr & Pgtable.PAGE_MASK;
+    CpuFbatches fbatches = mm.machine().physMem().cpuFbatches();
     mm.mmapReadLock();
     try {
       Vma vma = mm.vmaLookup(page);
       if (vma == null) {
         return ReclaimResult.NOT_MAPPED;
       }
+      fbatches.lruAddDrain(); // madvise_pageout
       PteTable pt = mm.pgd().pteOffset(page);
       if (pt == null) {
         return ReclaimResult.NOT_MAPPED;
@@ -63,7 +67,9 @@ public final class Reclaim {
         if (folio == null) {
           return ReclaimResult.NOT_MAPPED;
         }
-        folio.get(); // folio_isolate_lru
+        if (!fbatches.folioIsolateLru(folio)) {
+          return ReclaimResult.NOT_ON_LRU;
+        }
       } finally {
         pt.ptl().unlock();
       }
@@ -73,7 +79,27 @@ public final class Reclaim {
     }
   }
 
-  /** {@code shrink_folio_list} for one isolated folio; drops the isolation reference. */
+  /**
+   * {@code reclaim_pages}: {@code shrink_folio_list}, references ignored, on folios the caller
+   * took off the LRU with {@link CpuFbatches#folioIsolateLru} (as {@code
+   * madvise_cold_or_pageout_pte_range} collects them), each as {@link #reclaimPage} describes.
+   * Every folio is put back on the LRU or freed, its isolation reference dropped. The caller
+   * holds no ptl.
+   *
+   * @return what happened to each folio, in order
+   */
+  public static List<ReclaimResult> reclaimPages(List<Folio> isolated) {
+    List<ReclaimResult> results = new ArrayList<>(isolated.size());
+    for (Folio folio : isolated) {
+      results.add(shrinkFolio(folio));
+    }
+    return results;
+  }
+
+  /**
+   * {@code shrink_folio_list} for one isolated folio; puts it back on the LRU ({@code
+   * folio_putback_lru}) unless it was freed, dropping the isolation reference either way.
+   */
   private static ReclaimResult shrinkFolio(Folio folio) {
     boolean freed = false;
     try {
@@ -102,7 +128,7 @@ public final class Reclaim {
       return ReclaimResult.UNMAPPED;
     } finally {
       if (!freed) {
-        folio.put(); // folio_putback_lru
+        Folio.fbatchesOf(folio).folioPutbackLru(folio);
       }
     }
   }

@@ -1,7 +1,8 @@
 package dev.ptwalk.runtime.mm;
 
 /**
- * What {@link Reclaim#reclaimPage} did with the folio, as {@code shrink_folio_list} decides.
+ * What {@link Reclaim#reclaimPage} or {@link Reclaim#reclaimPages} did with a folio, as {@code
+ * shrink_folio_list} decides.
  */
 public enum ReclaimResult {
   /**
@@ -28,5 +29,11 @@ public enum ReclaimResult {
    */
   UNMAPPED,
   /** Nothing reclaimable is mapped at the address (no VMA, none or marker PTE, zero page, raw pfn). */
-  NOT_MAPPED
+  NOT_MAPPED,
+  /**
+   * The folio is not on the LRU, so it cannot be isolated ({@code folio_isolate_lru} fails): it
+   * waits in another CPU's {@code lru_add} batch, or someone else isolated it. Only with the
+   * machine's per-CPU LRU batches ({@link CpuFbatches}); left as it is.
+   */
+  NOT_ON_LRU
 }

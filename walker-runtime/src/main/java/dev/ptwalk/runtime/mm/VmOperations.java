@@ -9,8 +9,27 @@ package dev.ptwalk.runtime.mm;
  * pages read-only and the first write faults again.
  */
 public interface VmOperations {
-  /** Plain page-cache behaviour for every hook. */
+  /** Plain page-cache behaviour for every hook, without {@code ->map_pages} (no fault-around). */
   VmOperations DEFAULT = new VmOperations() {};
+
+  /**
+   * Page-cache behaviour with {@code ->map_pages} ({@code filemap_map_pages}), as the {@code
+   * vm_operations_struct} of shmem, tmpfs, memfd and disk files have it: a read fault in a VMA not
+   * registered with userfaultfd first maps the neighbouring pages already cached ({@code
+   * do_fault_around}, {@link Memory#FAULT_AROUND_PAGES} pages), and faults in only the page itself
+   * when it was not among them.
+   */
+  VmOperations FILEMAP = new VmOperations() {
+    @Override
+    public boolean hasMapPages() {
+      return true;
+    }
+
+    @Override
+    public boolean mapPages(VmFault vmf, long startPgoff, long endPgoff) {
+      return Memory.filemapMapPages(vmf, startPgoff, endPgoff);
+    }
+  };
 
   /**
    * {@code ->fault}: choose the page for {@code vmf} ({@link VmFault#setPfn}). By default, the
@@ -45,6 +64,23 @@ public interface VmOperations {
    * page. When true, read faults on a shared writable VMA map pages read-only. Default: false.
    */
   default boolean wantsWriteNotify() {
+    return false;
+  }
+
+  /** Whether these hooks have {@code ->map_pages}, so read faults may fault around. Default: no. */
+  default boolean hasMapPages() {
+    return false;
+  }
+
+  /**
+   * {@code ->map_pages}: map what is cheaply available of file pages {@code [startPgoff,
+   * endPgoff]} around the fault {@code vmf}, under the mmap lock, taking each PTE table's ptl.
+   * Called only when {@link #hasMapPages()}.
+   *
+   * @return whether the page of {@code vmf} itself got mapped ({@code VM_FAULT_NOPAGE}), so the
+   *     fault is done
+   */
+  default boolean mapPages(VmFault vmf, long startPgoff, long endPgoff) {
     return false;
   }
 }

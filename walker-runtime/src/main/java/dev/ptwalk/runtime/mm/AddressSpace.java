@@ -25,16 +25,22 @@ public final class AddressSpace {
 
   /** What stands behind a file's page cache: it decides writeback and userfaultfd support. */
   public enum Backing {
-    /** Nothing: the page cache is all there is, as ramfs. The default. */
+    /**
+     * Nothing: the page cache is all there is, as ramfs, whose pages reclaim never drops. The
+     * default.
+     */
     RAM,
     /**
      * shmem: tmpfs, memfd, shared anonymous memory ({@code vma_is_shmem}). Without swap its pages
-     * cannot be written anywhere, so they are never written back.
+     * cannot be written anywhere, so a written page stays; reclaim drops a clean one (never
+     * written: a hole reads back as zeroes).
      */
     SHMEM,
     /**
      * A disk file system such as ext4: {@code mapping_can_writeback}, so shared writable mappings
-     * want write notification. The disk is not modelled: written-back pages stay cached.
+     * want write notification. The disk is not modelled, and nothing here writes back (reclaim
+     * outside kswapd leaves that to the flusher threads), so a written page stays cached; reclaim
+     * drops a clean one, as for shmem.
      */
     DISK
   }
@@ -179,6 +185,23 @@ public final class AddressSpace {
     if (folio != null) {
       folio.setFile(this, pgoff);
     }
+  }
+
+  /**
+   * {@code __remove_mapping} of a page-cache folio reclaim isolated: removed from the page cache
+   * when the page cache's reference and the isolation's are the only ones left ({@code
+   * folio_ref_freeze}), which frees it. The caller checked that it is unmapped and clean.
+   *
+   * @return whether it was removed (and freed)
+   */
+  boolean removeCleanPage(Folio folio) {
+    long pgoff = folio.index();
+    Long pfn = pages.get(pgoff);
+    if (pfn == null || pfn != folio.pfn() || folio.mapped() || !folio.refFreeze(2)) {
+      return false;
+    }
+    pages.remove(pgoff, pfn);
+    return true;
   }
 
   /** Number of pages in the page cache ({@code mapping->nrpages}). */

@@ -27,6 +27,7 @@ public final class Folio {
   private static final int PG_ACTIVE = 1 << 3;
   private static final int PG_ANON_EXCLUSIVE = 1 << 4;
   private static final int PG_LRU = 1 << 5;
+  private static final int PG_RECLAIM = 1 << 6;
 
   private final long pfn;
   private final AtomicInteger refcount = new AtomicInteger(1);
@@ -137,6 +138,31 @@ public final class Folio {
   /** {@code folio_test_clear_lru}: clear {@code PG_lru} and say whether it was set. */
   boolean testClearLru() {
     return (flags.getAndUpdate(f -> f & ~PG_LRU) & PG_LRU) != 0;
+  }
+
+  /**
+   * {@code folio_test_reclaim}: reclaim found this page-cache folio dirty and left it to be freed
+   * once written back ({@code shrink_folio_list}'s immediate reclaim). The same bit is {@code
+   * PG_readahead} ({@code folio_test_readahead}), which keeps {@code filemap_map_pages} from
+   * mapping it and makes the next fault on it clear it.
+   */
+  public boolean reclaim() {
+    return test(PG_RECLAIM);
+  }
+
+  /** {@code folio_set_reclaim}. */
+  void setReclaim() {
+    set(PG_RECLAIM);
+  }
+
+  /**
+   * {@code folio_test_clear_reclaim}, as {@code folio_clear_readahead} when a fault reaches a
+   * folio marked {@code PG_readahead} ({@code page_cache_async_ra}).
+   *
+   * @return whether it was set
+   */
+  public boolean testClearReclaim() {
+    return (flags.getAndUpdate(f -> f & ~PG_RECLAIM) & PG_RECLAIM) != 0;
   }
 
   /** {@code folio_test_dirty}. */
@@ -325,6 +351,7 @@ public final class Folio {
     if (referenced()) sb.append(" referenced");
     if (anonExclusive()) sb.append(" exclusive");
     if (lru()) sb.append(" lru");
+    if (reclaim()) sb.append(" reclaim");
     return sb.toString();
   }
 }

@@ -66,7 +66,7 @@ public final class Memory {
         return traced(mm, addr, write, "access_error", VmFaultResult.SIGSEGV);
       }
       r = handleMmFault(vma, addr, write, userfault);
-      if (r == VmFaultResult.RETRY) {
+      if (r == VmFaultResult.RETRY && userfault[0] != null) {
         uffd = vma.userfaultfdCtx();
       }
     } finally {
@@ -77,6 +77,7 @@ public final class Memory {
       uffd.deliver(userfault[0]);
       return VmFaultResult.OK;
     }
+    // Else a RETRY is a ->fault that dropped the mmap lock for I/O: the access retries.
     return r;
   }
 
@@ -328,7 +329,8 @@ public final class Memory {
   /**
    * {@code filemap_map_pages}, the {@code ->map_pages} of page-cache files ({@link
    * VmOperations#FILEMAP}): map every file page of {@code [startPgoff, endPgoff]} that is already
-   * in the page cache and whose PTE is none (a marker or a present PTE is left to the fault path),
+   * in the page cache, not marked {@code PG_readahead} ({@link Folio#reclaim()}), and whose PTE is
+   * none (a marker or a present PTE is left to the fault path),
    * read-only as a read fault maps it ({@code set_pte_range}), each gaining a mapping and the
    * PTE's reference. Nothing is read in: an uncached page is skipped.
    *
@@ -348,6 +350,9 @@ public final class Memory {
         continue;
       }
       Folio folio = vmNormalFolioPfn(vma, pfn);
+      if (folio != null && folio.reclaim()) {
+        continue; // next_uptodate_folio: PG_readahead, an alias of PG_reclaim, is skipped
+      }
       long addr = vma.addressOf(pgoff);
       long entry = Pte.pfnPte(pfn, vma.vmPageProt());
       if (Pte.write(entry) && folio != null && folio.testDirty()) {
@@ -714,9 +719,23 @@ public final class Memory {
    * zap_install_uffd_wp_if_needed}; written-tracking section 3.3). The gathered PTEs of each PTE
    * table are flushed under its ptl, before the bracket ends, as the kernel does when it must
    * ({@code force_flush}, for a dirty file page); for others the kernel may defer the flush to
-   * {@code tlb_finish_mmu}. The page tables are not freed.
+   * {@code tlb_finish_mmu}. The page tables are not freed (see the overload with {@code
+   * reclaimPt}).
    */
   public static void zapPageRangeSingleBatched(MmuGather tlb, Vma vma, long address, long size) {
+    zapPageRangeSingleBatched(tlb, vma, address, size, false);
+  }
+
+  /**
+   * {@link #zapPageRangeSingleBatched(MmuGather, Vma, long, long)} with {@code
+   * zap_details.reclaim_pt} when {@code reclaimPt}, as {@code MADV_DONTNEED} asks since {@code
+   * CONFIG_PT_RECLAIM} ({@code mm/pt_reclaim.c}): a PTE table the range covers whole ({@code
+   * reclaim_pt_is_enabled}: at least {@code PMD_SIZE} of it) and that the zap left with every PTE
+   * none (no marker kept) is removed from the page tables and freed through {@code tlb} ({@code
+   * pte_free_tlb}). A smaller zap never frees a table.
+   */
+  public static void zapPageRangeSingleBatched(MmuGather tlb, Vma vma, long address, long size,
+      boolean reclaimPt) {
     MmStruct mm = vma.mm();
     if (!mm.mmapLockedByCurrentThread()) {
       throw new IllegalStateException("zap of " + vma + " without the mmap lock held");
@@ -732,7 +751,7 @@ public final class Memory {
     MmuNotifiers.invalidateRangeStart(range);
     try {
       tlb.tlbStartVma(vma);
-      unmapSingleVma(tlb, vma, address, end, false);
+      unmapSingleVma(tlb, vma, address, end, false, reclaimPt);
       tlb.tlbEndVma(vma);
     } finally {
       MmuNotifiers.invalidateRangeEnd(range);
@@ -744,6 +763,15 @@ public final class Memory {
    * end)} of {@code vma}. {@code dropMarkers} is {@code ZAP_FLAG_DROP_MARKER} ({@code exit_mmap}).
    */
   static void unmapSingleVma(MmuGather tlb, Vma vma, long start, long end, boolean dropMarkers) {
+    unmapSingleVma(tlb, vma, start, end, dropMarkers, false);
+  }
+
+  /**
+   * {@code unmap_single_vma} down to {@code zap_pte_range}, with {@code reclaim_pt}: a PTE table
+   * zapped whole and left empty is freed ({@code try_to_free_pte}).
+   */
+  static void unmapSingleVma(MmuGather tlb, Vma vma, long start, long end, boolean dropMarkers,
+      boolean reclaimPt) {
     MmStruct mm = vma.mm();
     PhysMem mem = mm.machine().physMem();
     PteTableCursor cursor = new PteTableCursor(vma, start, end);
@@ -792,6 +820,11 @@ public final class Memory {
         }
         if (gathered) {
           tlb.tlbFlushMmuTlbonly(); // force_flush, under the ptl
+        }
+        // reclaim_pt_is_enabled: the zap covers the whole table; then free it if it is empty.
+        if (reclaimPt && from == pt.start() && to == pt.end()
+            && mm.pgd().pmdClearEmpty(pt.start(), pt)) {
+          tlb.pteFreeTlb(pt.start());
         }
       } finally {
         pt.ptl().unlock();

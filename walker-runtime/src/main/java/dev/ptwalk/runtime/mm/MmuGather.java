@@ -123,6 +123,22 @@ public final class MmuGather {
   }
 
   /**
+   * {@code pte_free_tlb}: the PTE table that mapped {@code addr} was removed from the page tables
+   * ({@code mm/pt_reclaim.c}); the gathered range grows by the page ({@code tlb_flush_pmd_range})
+   * and {@code freed_tables} makes the final flush drop the paging-structure caches too, before
+   * the table could be reused.
+   */
+  public void pteFreeTlb(long addr) {
+    checkOpen();
+    long page = addr & Pgtable.PAGE_MASK;
+    if (!fullmm) {
+      start = Math.min(start, page);
+      end = Math.max(end, page + Pgtable.PAGE_SIZE);
+    }
+    freedTables = true;
+  }
+
+  /**
    * {@code tlb_remove_tlb_entry}: the PTE of the page at {@code addr} changed in a way a TLB may
    * hold; widen the gathered range over it ({@code tlb_flush_pte_range}). Nothing is flushed now.
    *

@@ -19,7 +19,7 @@ import java.util.List;
  * {@code folio_referenced}). The machine has no swap, so an ordinary anonymous folio cannot be
  * reclaimed; a lazyfree one ({@code MADV_FREE}) is discarded if nothing dirtied it since, which is
  * where a write that no PTE or folio recorded becomes visible as lost data; a file folio is
- * unmapped and stays in the page cache. Each PTE is cleared inside a {@code CLEAR} notifier
+ * unmapped, and dropped from the page cache if it is clean. Each PTE is cleared inside a {@code CLEAR} notifier
  * bracket and flushed at once ({@code ptep_clear_flush}; the kernel may batch the flush with
  * {@code TTU_BATCH_FLUSH}, always before the folio is freed).
  */
@@ -40,7 +40,11 @@ public final class Reclaim {
    *       ({@code refcount != 1 + mapcount}) keeps it; either way the PTE is put back.
    *   <li>A lazyfree folio left unmapped and unreferenced ({@code folio_ref_freeze(folio, 1)}) is
    *       freed: {@link ReclaimResult#DISCARDED}.
-   *   <li>A file folio stays in the page cache, written back (cleaned) if its file can be.
+   *   <li>A file folio left unmapped stays in the page cache if it is dirty (a disk file's is
+   *       marked {@code PG_reclaim}: reclaim outside kswapd writes no file page back; shmem has
+   *       nowhere to write to without swap), and is removed from it and freed ({@link
+   *       ReclaimResult#EVICTED}) if it is clean; a {@link AddressSpace.Backing#RAM} file's
+   *       stays.
    * </ol>
    *
    * The caller holds nothing; the mmap lock is taken for read while the folio is looked up and
@@ -122,8 +126,24 @@ public final class Reclaim {
         return ReclaimResult.DISCARDED;
       }
       AddressSpace mapping = folio.mapping();
-      if (mapping != null && mapping.canWriteback() && folio.testDirty()) {
-        folio.clearDirty(); // pageout: written back; the disk is not modelled, the page stays
+      if (mapping == null || mapping.backing() == AddressSpace.Backing.RAM) {
+        return ReclaimResult.UNMAPPED;
+      }
+      if (folio.testDirty()) {
+        if (mapping.canWriteback()) {
+          // A dirty file-LRU folio: reclaim outside kswapd leaves its writeback to the flusher
+          // threads and marks it for immediate reclaim once written ("folio_set_reclaim").
+          folio.setReclaim();
+        }
+        // shmem: shmem_writeout without swap redirties it (AOP_WRITEPAGE_ACTIVATE).
+        return ReclaimResult.UNMAPPED;
+      }
+      // __remove_mapping: a clean page of shmem or of a disk file was never written (written
+      // shmem stays dirty, and reclaim writes nothing back), so it holds what a later fault reads
+      // in again: it goes.
+      if (mapping.removeCleanPage(folio)) {
+        freed = true;
+        return ReclaimResult.EVICTED;
       }
       return ReclaimResult.UNMAPPED;
     } finally {

@@ -24,10 +24,19 @@ public enum ReclaimResult {
   /** An ordinary (swap-backed) anonymous folio: with no swap it cannot go anywhere. */
   KEPT_NO_SWAP,
   /**
-   * A file folio: unmapped from every PTE (a uffd-wp protected one leaves a marker), written
-   * back if its file can be and it was dirty, and kept in the page cache.
+   * A file folio: unmapped from every PTE (a uffd-wp protected one leaves a marker) and kept in
+   * the page cache: a dirty one (a disk file's marked for reclaim once written back, which
+   * reclaim outside kswapd does not do itself), or any of a {@link AddressSpace.Backing#RAM}
+   * file. A clean one of shmem or a disk file is {@link #EVICTED} instead.
    */
   UNMAPPED,
+  /**
+   * A clean file folio of shmem (a tmpfs file, a memfd, shared anonymous memory) or of a disk
+   * file, so one never written: unmapped from every PTE as for {@link #UNMAPPED}, then removed
+   * from the page cache and freed ({@code __remove_mapping}). The next fault reads it in again:
+   * a new zeroed page.
+   */
+  EVICTED,
   /** Nothing reclaimable is mapped at the address (no VMA, none or marker PTE, zero page, raw pfn). */
   NOT_MAPPED,
   /**

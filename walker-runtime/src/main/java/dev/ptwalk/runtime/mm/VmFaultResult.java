@@ -12,9 +12,9 @@ public enum VmFaultResult {
   /** {@code VM_FAULT_SIGSEGV}: the access gets SIGSEGV. */
   SIGSEGV,
   /**
-   * {@code VM_FAULT_RETRY} from {@code handle_userfault}: the fault was delivered to a sync
-   * userfaultfd; {@link Memory#handleUserFault} drops the mmap lock, waits for the reader and
-   * retries. Only {@link Memory#handleMmFault} returns it.
+   * {@code VM_FAULT_RETRY}: from {@code handle_userfault}, the fault was delivered to a sync
+   * userfaultfd, and {@link Memory#handleUserFault} drops the mmap lock, waits for the reader and
+   * retries; from a {@code ->fault} hook, it dropped the lock for I/O and the access retries.
    */
   RETRY
 }

@@ -34,7 +34,9 @@ public interface VmOperations {
   /**
    * {@code ->fault}: choose the page for {@code vmf} ({@link VmFault#setPfn}). By default, the
    * mapping's page cache ({@code filemap_fault}), or a fresh zeroed page for an anonymous VMA.
-   * Called with the mmap lock held for read and no ptl.
+   * Called with the mmap lock held for read and no ptl. {@link VmFaultResult#RETRY} says the
+   * handler gave up the lock for I/O ({@code maybe_unlock_mmap_for_io}, as read-ahead does): the
+   * access is retried.
    */
   default VmFaultResult fault(VmFault vmf) {
     AddressSpace mapping = vmf.vma().mapping();

@@ -40,7 +40,7 @@ public final class Pgd {
     return pageTableLock;
   }
 
-  /** PTE tables allocated so far. */
+  /** PTE tables allocated so far and not freed. */
   public long pteTableCount() {
     return pteTables.get();
   }
@@ -129,6 +129,38 @@ public final class Pgd {
         }
         dir = (PgDir) next;
       }
+    } finally {
+      pageTableLock.unlock();
+    }
+  }
+
+  /**
+   * {@code pmd_clear} of an empty PTE table, as {@code mm/pt_reclaim.c} ({@code
+   * try_get_and_clear_pmd}, {@code try_to_free_pte}) frees one after a zap: under {@link
+   * #pageTableLock()} the PMD entry for {@code addr} is cleared if it holds {@code pt} and every
+   * PTE of {@code pt} is none. The caller holds {@code pt}'s ptl and frees the table through its
+   * {@code mmu_gather} ({@code pte_free_tlb}), which flushes the TLB before anything reuses it.
+   *
+   * @return whether the table was removed
+   */
+  public boolean pmdClearEmpty(long addr, PteTable pt) {
+    pageTableLock.lock();
+    try {
+      PgDir dir = root;
+      while (dir.shift() > Pgtable.PMD_SHIFT) {
+        Object next = dir.next(dir.index(addr));
+        if (!(next instanceof PgDir)) {
+          return false;
+        }
+        dir = (PgDir) next;
+      }
+      int i = dir.index(addr);
+      if (dir.next(i) != pt || pt.populated() != 0) {
+        return false;
+      }
+      dir.setNext(i, null);
+      pteTables.decrementAndGet();
+      return true;
     } finally {
       pageTableLock.unlock();
     }

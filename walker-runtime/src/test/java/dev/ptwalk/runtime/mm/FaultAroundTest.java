@@ -5,6 +5,7 @@ import static dev.ptwalk.runtime.mm.VmFlags.VM_READ;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
@@ -91,6 +92,47 @@ class FaultAroundTest {
     mapWithCachedPages(other, VmOperations.DEFAULT);
     machine.cpu(0).load(mm, other + PAGE);
     assertEquals(List.of(1), present(other, 32), "no ->map_pages");
+  }
+
+  @Test
+  void aPageMarkedForReclaimIsNotMappedAround() {
+    AddressSpace disk = machine.newAddressSpace("ext4", AddressSpace.Backing.DISK);
+    mm.mmap(disk, A0, 8, 0, VM_READ | VM_WRITE | VM_SHARED, VmOperations.FILEMAP);
+    machine.cpu(0).store(mm, A0 + 2 * PAGE, 1);
+    machine.cpu(0).store(mm, A0 + 3 * PAGE, 1);
+    assertEquals(ReclaimResult.UNMAPPED, Reclaim.reclaimPage(mm, A0 + 2 * PAGE));
+    assertTrue(machine.physMem().folio(disk.findPage(2)).reclaim());
+    mm.mmapReadLock();
+    try {
+      MmuGather tlb = MmuGather.tlbGatherMmu(mm);
+      Memory.zapPageRangeSingleBatched(tlb, mm.vmaLookup(A0), A0 + 3 * PAGE, PAGE);
+      tlb.tlbFinishMmu();
+    } finally {
+      mm.mmapReadUnlock();
+    }
+    machine.cpu(0).load(mm, A0);
+    assertEquals(List.of(0, 3), present(A0, 8),
+        "page 2 waits for writeback with PG_reclaim, which is PG_readahead: skipped");
+  }
+
+  @Test
+  void aFaultHandlerThatRetriesForIoGetsTheAccessRetried() {
+    AddressSpace file = machine.newAddressSpace("slow", AddressSpace.Backing.SHMEM);
+    int[] calls = new int[1];
+    VmOperations slow = new VmOperations() {
+      @Override
+      public VmFaultResult fault(VmFault vmf) {
+        if (calls[0]++ == 0) {
+          return VmFaultResult.RETRY; // the mmap lock was dropped for I/O
+        }
+        return VmOperations.DEFAULT.fault(vmf);
+      }
+    };
+    mm.mmap(file, A0, 1, 0, VM_READ | VM_WRITE | VM_SHARED, slow);
+    machine.cpu(0).store(mm, A0, 9);
+    assertEquals(2, calls[0]);
+    assertEquals(9, machine.cpu(0).load(mm, A0));
+    machine.assertQuiet();
   }
 
   @Test

@@ -217,15 +217,52 @@ class ReclaimTest {
   }
 
   @Test
-  void aDiskFilePageIsWrittenBackClean() {
+  void aDirtyDiskFilePageStaysDirtyMarkedForReclaimAndACleanOneIsEvicted() {
     AddressSpace disk = machine.newAddressSpace("ext4", AddressSpace.Backing.DISK);
-    mm.mmap(disk, A0, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
+    mm.mmap(disk, A0, 2, 0, VM_READ | VM_WRITE | VM_SHARED);
     cpu0.store(mm, A0, 5);
+    cpu0.load(mm, A0 + PAGE);
     Folio f = mem.folio(disk.findPage(0));
+    Folio clean = mem.folio(disk.findPage(1));
     assertTrue(f.testDirty());
     assertEquals(ReclaimResult.UNMAPPED, Reclaim.reclaimPage(mm, A0));
-    assertFalse(f.testDirty(), "pageout wrote it back");
-    assertEquals(5, cpu0.load(mm, A0));
+    assertTrue(f.testDirty() && f.reclaim(),
+        "reclaim outside kswapd writes no file page back: folio_set_reclaim");
+    assertEquals(ReclaimResult.EVICTED, Reclaim.reclaimPage(mm, A0 + PAGE));
+    assertTrue(clean.freed());
+    assertEquals(-1, disk.findPage(1), "dropped from the page cache");
+    assertEquals(5, cpu0.load(mm, A0), "the dirty page is still cached");
+    assertEquals(0, cpu0.load(mm, A0 + PAGE), "read in again: a hole");
+    machine.assertQuiet();
+  }
+
+  @Test
+  void aCleanShmemPageIsEvictedAndReadBackAsANewZeroedPage() {
+    AddressSpace shm = machine.newAddressSpace("shm", AddressSpace.Backing.SHMEM);
+    mm.mmap(shm, A0, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
+    assertEquals(0, cpu0.load(mm, A0));
+    Folio f = mem.folio(shm.findPage(0));
+    assertFalse(f.testDirty(), "a read fault allocates a clean page");
+    assertEquals(ReclaimResult.EVICTED, Reclaim.reclaimPage(mm, A0));
+    assertTrue(f.freed());
+    assertEquals(0, shm.nrpages());
+    assertEquals(0, cpu0.load(mm, A0));
+    assertTrue(shm.findPage(0) != f.pfn(), "a new page");
+    machine.assertQuiet();
+  }
+
+  /** Negative control: a clean page with a reference besides the cache's is not evicted. */
+  @Test
+  void aCleanPageSomeoneElseHoldsIsNotEvicted() {
+    AddressSpace shm = machine.newAddressSpace("shm", AddressSpace.Backing.SHMEM);
+    mm.mmap(shm, A0, 1, 0, VM_READ | VM_WRITE | VM_SHARED);
+    cpu0.load(mm, A0);
+    Folio f = mem.folio(shm.findPage(0));
+    f.get(); // a GUP reference
+    assertEquals(ReclaimResult.UNMAPPED, Reclaim.reclaimPage(mm, A0));
+    assertEquals(f.pfn(), shm.findPage(0));
+    assertEquals(2, f.refCount());
+    f.put();
     machine.assertQuiet();
   }
 

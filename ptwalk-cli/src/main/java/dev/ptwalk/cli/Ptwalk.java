@@ -4,6 +4,7 @@ import dev.ptwalk.cli.demo.DriverDemo;
 import dev.ptwalk.cli.demo.HtmlReport;
 import dev.ptwalk.cli.scenario.Scenario;
 import dev.ptwalk.cli.scenario.ScenarioException;
+import dev.ptwalk.cli.syscalls.SyscallsCommand;
 import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.samples.RuntimeDemo;
 import dev.ptwalk.samples.driver.DirtyTrackingDriver;
@@ -31,16 +32,16 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
-/** The {@code ptwalk} command: {@code run}, {@code demo} and {@code runtime-demo}. */
+/** The {@code ptwalk} command: {@code run}, {@code syscalls}, {@code demo} and {@code runtime-demo}. */
 @Command(name = "ptwalk", mixinStandardHelpOptions = true, version = "ptwalk 0.1.0",
     description = "Generated page-table walkers on a simulated Linux mm.",
-    subcommands = {Ptwalk.Run.class, Ptwalk.Demo.class, Ptwalk.RuntimeDemoCommand.class,
-        CommandLine.HelpCommand.class},
+    subcommands = {Ptwalk.Run.class, Ptwalk.Syscalls.class, Ptwalk.Demo.class,
+        Ptwalk.RuntimeDemoCommand.class, CommandLine.HelpCommand.class},
     footer = {"", "bin/ptwalk builds the project on first use and whenever a source changed;"
         + " 'bin/ptwalk build' rebuilds it.", "",
         "Exit status: 0 success; 1 a walker broke a page-table rule, or the demo's end-to-end"
-            + " check failed; 2 bad usage, a bad scenario line or a file that cannot be read or"
-            + " written; 70 a bug in ptwalk."})
+            + " check failed; 2 bad usage, a bad scenario or trace line or a file that cannot be"
+            + " read or written; 70 a bug in ptwalk."})
 public final class Ptwalk implements Callable<Integer> {
   /** Exit status for a bug in ptwalk itself (no stack trace is printed). */
   public static final int INTERNAL_ERROR = 70;
@@ -59,6 +60,7 @@ public final class Ptwalk implements Callable<Integer> {
   public static int execute(PrintStream out, PrintStream err, String... args) {
     CommandLine cl = new CommandLine(new Ptwalk());
     Run.describe(cl.getSubcommands().get("run").getCommandSpec().usageMessage());
+    Syscalls.describe(cl.getSubcommands().get("syscalls").getCommandSpec().usageMessage());
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
     cl.setExecutionExceptionHandler((e, command, parsed) -> {
@@ -156,6 +158,40 @@ public final class Ptwalk implements Callable<Integer> {
         err.println("ptwalk run: cannot read scenario file " + file + ": " + reason(e));
         return 2;
       }
+    }
+  }
+
+  /** {@code ptwalk syscalls}. */
+  @Command(name = "syscalls", mixinStandardHelpOptions = true,
+      description = "Run a trace of one process's memory operations (userfaultfd write-protect,"
+          + " PAGEMAP_SCAN, /proc/self/pagemap and clear_refs, MADV_DONTNEED/FREE/PAGEOUT, fork)"
+          + " on the simulated kernel, and print exactly what the real kernel of this project's"
+          + " machines prints for it.")
+  static final class Syscalls implements Callable<Integer> {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "FILE", description = "The trace file.")
+    Path file;
+
+    /** The description {@code syscalls --help} prints: the format. */
+    static void describe(CommandLine.Model.UsageMessageSpec usage) {
+      List<String> lines = new ArrayList<>(List.of(usage.description()));
+      lines.add("");
+      lines.addAll(SyscallsCommand.help());
+      usage.description(lines.toArray(new String[0]));
+    }
+
+    @Override
+    public Integer call() {
+      PrintStream out = new PrintStream(new WriterOutputStream(spec.commandLine().getOut()), true,
+          StandardCharsets.UTF_8);
+      PrintStream err = new PrintStream(new WriterOutputStream(spec.commandLine().getErr()), true,
+          StandardCharsets.UTF_8);
+      int status = SyscallsCommand.run(file, out, err);
+      out.flush();
+      err.flush();
+      return status;
     }
   }
 

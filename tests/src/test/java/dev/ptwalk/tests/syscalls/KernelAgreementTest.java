@@ -73,10 +73,15 @@ class KernelAgreementTest {
     throw new AssertionError("no executor named " + name);
   }
 
-  /** Each executor with each checked-in trace whose output does not vary. */
+  /**
+   * Each executor with each checked-in trace whose output does not vary: the recorded random
+   * traces, the reference's examples, and the hand-written probes ({@code probes/}: what the
+   * generator keeps out, recorded by {@code tests/src/test/c/record-probes.sh}).
+   */
   static Stream<Arguments> recordedRuns() {
     List<RecordedTrace> traces = new ArrayList<>(RecordedTrace.load("recorded"));
     traces.addAll(RecordedTrace.load("examples"));
+    traces.addAll(RecordedTrace.load("probes"));
     traces.removeIf(t -> VARIES_UNDER_LOAD.contains(t.toString()));
     return executors().flatMap(e -> traces.stream().map(t -> Arguments.of(e, t)));
   }

@@ -92,7 +92,7 @@ class KernelTraceRunnerTest {
   @Test
   void everyExampleAndRecordedTraceIsValid() throws IOException {
     KernelTraceRunner runner = KernelSupport.runnerOrSkip();
-    for (String set : new String[] {"examples", "recorded"}) {
+    for (String set : new String[] {"examples", "recorded", "probes"}) {
       for (RecordedTrace t : RecordedTrace.load(set)) {
         KernelTraceRunner.Result r = runner.check(t.trace());
         assertEquals(0, r.exitStatus(), t + ": " + r.stderr());

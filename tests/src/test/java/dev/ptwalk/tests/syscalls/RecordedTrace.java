@@ -12,7 +12,8 @@ import java.util.stream.Stream;
  * A trace with the output the real kernel gave for it, checked in under
  * {@code tests/src/test/resources/syscalls/SET/} as {@code NAME.trace} and {@code NAME.out}.
  *
- * @param set {@code recorded} (generated, re-recorded by {@code record.sh}) or {@code examples}
+ * @param set {@code recorded} (generated, re-recorded by {@code record.sh}), {@code probes}
+ *     (hand-written, re-recorded by {@code record-probes.sh}) or {@code examples}
  *     (the reference's 13 examples, copied unchanged)
  * @param name the file name without its extension, such as {@code 007}
  * @param trace the trace file

@@ -54,6 +54,24 @@ final class KindTestCallbacks {
     return Pte.mkold(Pte.mkclean(pte));
   }
 
+  /** Run by {@link #hookedUffdWp} on its first call at {@link #hookAt}, then cleared. */
+  static volatile Runnable hook;
+  static volatile long hookAt = -1;
+
+  /**
+   * A UFFD_WP leaf that runs {@link #hook} once at {@link #hookAt}, on the plain read, before the
+   * walker takes the PTE: where a racing store lands in CVE-2024-36943.
+   */
+  @PteCallback(value = UFFD_WP, name = "hookedUffdWp")
+  static long hookedUffdWp(long pte, long addr) {
+    Runnable h = hook;
+    if (addr == hookAt && h != null) {
+      hook = null;
+      h.run();
+    }
+    return Pte.mkuffdWp(pte);
+  }
+
   /** A LAZYFREE leaf that stops at {@link #gateAt}, holding that PTE table's ptl. */
   @PteCallback(value = LAZYFREE, name = "gatedLazyfree")
   static long gatedLazyfree(long pte, long addr) {

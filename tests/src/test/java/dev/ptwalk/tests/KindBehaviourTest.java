@@ -28,7 +28,7 @@ import dev.ptwalk.runtime.trace.TraceEvent;
 import dev.ptwalk.runtime.trace.TraceEvent.NotifierEnd;
 import dev.ptwalk.runtime.trace.TraceEvent.NotifierStart;
 import dev.ptwalk.runtime.trace.TraceEvent.TlbFlush;
-import dev.ptwalk.samples.kinds.AgingWalkers;
+import dev.ptwalk.samples.kinds.YoungWalkers;
 import dev.ptwalk.samples.kinds.LazyFreeWalkers;
 import dev.ptwalk.samples.kinds.SoftDirtyWalkers;
 import dev.ptwalk.samples.kinds.UffdWpWalkers;
@@ -263,7 +263,45 @@ class KindBehaviourTest {
     assertEquals(0, pte(X0 + 2 * P), "the refused page is left as it was");
   }
 
+  @Test
+  void uffdWpSkipsAHugeLeafWithAWarningAndAllocatesNothingUnderIt() {
+    long base = 0x4000_0000L;
+    a.mmap(null, base, 1024, 0, ANON);
+    Userfaultfd.open(a, Userfaultfd.UFFD_FEATURE_WP_ASYNC).registerWp(base, 1024 * P);
+    long leaf = Pte.pfnPte(0x80000, Pte.PRESENT | Pte.RW | Pte.USER | Pte.DIRTY);
+    a.pgd().setHugeLeaf(base + Pgtable.PMD_SIZE, Pgtable.PMD_SHIFT, leaf);
+    m.trace().clear();
+    assertEquals(512, UffdWpWalkers.uffdWriteProtect(a, base, base + 1024 * P, new long[16],
+        new DirtyWindow()), "the 512 pages of the first table get markers; the leaf none");
+    List<TraceEvent> ev = events();
+    assertEquals(4, ev.size(), ev::toString);
+    assertEquals(new TlbFlush("A", base, base + Pgtable.PMD_SIZE, false), ev.get(1));
+    assertTrue(((TraceEvent.Warning) ev.get(2)).message()
+        .contains("uffdWriteProtect skips the huge leaf at 0x40200000, never split"), ev::toString);
+    assertEquals(Pte.mkhuge(leaf), a.pgd().hugeLeaf(base + Pgtable.PMD_SIZE), "leaf untouched");
+    assertEquals(1, a.pgd().pteTableCount(), "no table allocated under the huge leaf");
+  }
+
   // ---- YOUNG: ptep_clear_young_notify ----
+
+  @Test
+  void youngWithAThrowingCallbackLeavesTheRestYoungAndNothingOpen() {
+    a.mmap(null, X0, 4, 0, ANON);
+    write(X0);
+    write(X0 + P);
+    write(X0 + 2 * P);
+    m.trace().clear();
+    KindTestCallbacks.failAt = X0 + P;
+    try {
+      assertThrows(IllegalStateException.class,
+          () -> KindTestCallbacksWalkers.throwingYoung(a, X0, X0 + 4 * P));
+    } finally {
+      KindTestCallbacks.failAt = -1;
+    }
+    assertFalse(Pte.young(pte(X0)), "aged before the callback threw");
+    assertTrue(Pte.young(pte(X0 + P)) && Pte.young(pte(X0 + 2 * P)));
+    assertEquals(List.of(), events());
+  }
 
   @Test
   void youngClearsAccessedBitsWithNoBracketAndNoFlushAndSkipsIoVmas() {
@@ -275,7 +313,7 @@ class KindBehaviourTest {
     m.trace().clear();
     long[] bitmap = new long[1];
     DirtyWindow window = new DirtyWindow();
-    assertEquals(2, AgingWalkers.ageRange(a, X0, X0 + 10 * P, bitmap, window));
+    assertEquals(2, YoungWalkers.ageRange(a, X0, X0 + 10 * P, bitmap, window));
     assertEquals(0b11L, bitmap[0]);
     assertEquals(List.of(), events(), "no bracket, no flush: x86 clears A without one");
     assertFalse(Pte.young(pte(X0)) || Pte.young(pte(X0 + P)));
@@ -287,7 +325,7 @@ class KindBehaviourTest {
     m.cpu(0).load(a, X0);
     assertFalse(Pte.young(pte(X0)));
     m.cpu(1).load(a, X0);
-    assertEquals(1, AgingWalkers.ageRange(a, X0, X0 + 10 * P, new long[1], new DirtyWindow()));
+    assertEquals(1, YoungWalkers.ageRange(a, X0, X0 + 10 * P, new long[1], new DirtyWindow()));
   }
 
   @Test
@@ -302,7 +340,7 @@ class KindBehaviourTest {
     m.trace().clear();
     long[] bitmap = new long[1];
     DirtyWindow window = new DirtyWindow();
-    assertEquals(3, AgingWalkers.ageMapping(file, 0, 6, 0, bitmap, window));
+    assertEquals(3, YoungWalkers.ageMapping(file, 0, 6, 0, bitmap, window));
     assertEquals((1L << 2) | (1L << 5), bitmap[0]);
     assertEquals(2, window.start);
     assertEquals(6, window.end);

@@ -175,6 +175,23 @@ class SyscallsCommandTest {
     assertTrue(top.toString(StandardCharsets.UTF_8).contains("syscalls"));
   }
 
+  /** README's example is the probe it names, with the output the kernel gave for it. */
+  @Test
+  void theReadmeShowsTheGcBarrierProbeAndItsOutput() throws IOException {
+    String readme = Files.readString(KernelTraceRunner.moduleDir().resolve("../README.md"),
+        StandardCharsets.UTF_8);
+    RecordedTrace probe = RecordedTrace.load("probes").stream()
+        .filter(t -> t.name().equals("11-gc-barrier")).findFirst().orElseThrow();
+    String cmd = "$ bin/ptwalk syscalls tests/src/test/resources/syscalls/probes/11-gc-barrier.trace\n";
+    int at = readme.indexOf(cmd);
+    assertTrue(at > 0, "README runs the probe");
+    String shown = readme.substring(at + cmd.length(), readme.indexOf("```", at));
+    assertEquals(probe.expected(), shown);
+    String trace = Files.readString(probe.trace(), StandardCharsets.UTF_8);
+    assertTrue(readme.contains("```\n" + trace + "```\n"), "README shows the trace");
+    assertEquals(probe.expected(), SimulatorTraceExecutor.execute(probe.trace()).out());
+  }
+
   @Test
   void theLauncherRunsIt() throws Exception {
     RecordedTrace one = examples().findFirst().orElseThrow();

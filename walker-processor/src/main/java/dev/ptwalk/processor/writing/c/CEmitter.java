@@ -85,17 +85,17 @@ public final class CEmitter {
     }
     String cName = spec.generatedSimpleName() + ".c";
     List<CWalkersWriter.Walker> walkers = new ArrayList<>();
-    List<String> untranslated = new ArrayList<>();
+    List<String> signatures = new ArrayList<>();
     List<ExecutableElement> byWalker = new ArrayList<>();
     for (int i = 0; i < methods.size(); i++) {
       ExecutableElement method = methods.get(i);
       CallbackSpec cb = spec.callbacks().get(i);
       String signature = javaSignature(spec, method);
+      signatures.add(signature);
       TreePath path = trees.getPath(method);
       if (path == null || !(path.getLeaf() instanceof MethodTree)) {
         messager.printMessage(Diagnostic.Kind.NOTE, Message.C_NOT_EMITTED_WALKER.format(
             method.getSimpleName(), cName, "its source is not at hand"), method);
-        untranslated.add(signature);
         continue;
       }
       CompilationUnitTree unit = path.getCompilationUnit();
@@ -106,7 +106,6 @@ public final class CEmitter {
         walkers.add(new CWalkersWriter.Walker(cb, signature, leaf));
         byWalker.add(method);
       } catch (CLeafTranslator.NotTranslated e) {
-        untranslated.add(signature);
         long pos = trees.getSourcePositions().getStartPosition(unit, e.tree);
         LineMap lines = unit.getLineMap();
         long line = pos < 0 || lines == null ? -1 : lines.getLineNumber(pos);
@@ -114,7 +113,7 @@ public final class CEmitter {
             method.getSimpleName(), cName, e.what, line, e.why), e.tree, unit);
       }
     }
-    CWalkersWriter.Result result = writer.write(spec, walkers, untranslated);
+    CWalkersWriter.Result result = writer.write(spec, walkers, signatures);
     for (CWalkersWriter.Dropped d : result.dropped()) {
       ExecutableElement method = byWalker.get(indexOf(walkers, d.cb()));
       messager.printMessage(Diagnostic.Kind.NOTE, Message.C_NOT_EMITTED_WALKER.format(

@@ -55,12 +55,12 @@ final class CWalkersWriter {
   record Result(String c, String h, List<Dropped> dropped) {}
 
   /**
-   * The C of {@code spec} for {@code walkers} (in source order); {@code untranslated} names the
-   * callbacks whose bodies did not translate, for the file's header comment.
+   * The C of {@code spec} for {@code walkers}, the callbacks that translated, in source order;
+   * {@code signatures} names every callback of {@code spec}, in its order, so that the file's
+   * header comment can name those that get no walker.
    */
-  Result write(WalkersSpec spec, List<Walker> walkers, List<String> untranslated) {
+  Result write(WalkersSpec spec, List<Walker> walkers, List<String> signatures) {
     List<Dropped> dropped = new ArrayList<>();
-    List<String> missing = new ArrayList<>(untranslated);
     String p = CNames.snake(String.join("_", spec.ownerSimpleNames()));
     if (!CNames.isIdentifier(p)) {
       walkers.forEach(w -> dropped.add(new Dropped(w.cb(), "the class name "
@@ -72,14 +72,20 @@ final class CWalkersWriter {
       String why = unsupported(w.cb(), kept);
       if (why != null) {
         dropped.add(new Dropped(w.cb(), why));
-        missing.add(w.javaSignature());
       } else {
         kept.add(w);
       }
     }
-    List<CWalker> named = name(p, kept, dropped, missing);
+    List<CWalker> named = name(p, kept, dropped);
     if (named.isEmpty()) {
       return new Result(null, null, dropped);
+    }
+    List<String> missing = new ArrayList<>();
+    for (int i = 0; i < spec.callbacks().size(); i++) {
+      CallbackSpec cb = spec.callbacks().get(i);
+      if (named.stream().noneMatch(w -> w.cb() == cb)) {
+        missing.add(signatures.get(i));
+      }
     }
     Map<WalkShape, List<CWalker>> byShape = new LinkedHashMap<>();
     for (CWalker w : named) {
@@ -135,8 +141,7 @@ final class CWalkersWriter {
    * when another callback shares the method's name, or {@code P_m} is taken). A walker whose names
    * are taken already is dropped.
    */
-  private static List<CWalker> name(String p, List<Walker> walkers, List<Dropped> dropped,
-      List<String> missing) {
+  private static List<CWalker> name(String p, List<Walker> walkers, List<Dropped> dropped) {
     Map<String, String> taken = new HashMap<>();
     Set<WalkShape> shapes = new HashSet<>();
     walkers.forEach(w -> shapes.add(w.cb().kind().shape()));
@@ -168,7 +173,6 @@ final class CWalkersWriter {
       }
       if (clash != null) {
         dropped.add(new Dropped(w.cb(), clash));
-        missing.add(w.javaSignature());
         continue;
       }
       for (String s : List.of("", "_pte", "_pmd_entry", "_pte_hole", "_ptes", "_ops")) {

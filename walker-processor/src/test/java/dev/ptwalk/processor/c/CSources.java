@@ -131,6 +131,15 @@ final class CSources {
     return content(f).lines().toList();
   }
 
+  /** The width of {@code line} on screen, tabs to the next multiple of 8. */
+  static int width(String line) {
+    int col = 0;
+    for (char ch : line.toCharArray()) {
+      col = ch == '\t' ? (col / 8 + 1) * 8 : col + 1;
+    }
+    return col;
+  }
+
   static String read(Path p) {
     try {
       return Files.readString(p);

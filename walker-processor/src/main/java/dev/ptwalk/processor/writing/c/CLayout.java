@@ -79,7 +79,15 @@ final class CLayout {
     own.layout(call, end);
     List<String> lines = new ArrayList<>();
     lines.add(type);
-    lines.addAll(own.finish());
+    if (!own.overflows()) {
+      lines.addAll(own.finish());
+      return lines;
+    }
+    // A name too long for even that: the parameters on the next lines, one tab in.
+    lines.add(name + "(");
+    Out below = new Out("\t");
+    below.items(atoms, List.of(), ",", ")" + end, TAB);
+    lines.addAll(below.finish());
     return lines;
   }
 
@@ -97,7 +105,7 @@ final class CLayout {
       if (laid != null) {
         return laid;
       }
-    } catch (IllegalArgumentException e) {
+    } catch (RuntimeException e) {
       // not an expression this layout knows: left on one line
     }
     return List.of(ind + text);

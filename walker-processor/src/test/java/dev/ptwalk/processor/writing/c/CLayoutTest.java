@@ -56,6 +56,15 @@ class CLayoutTest {
   }
 
   @Test
+  void aNameTooLongForEvenThatHasItsParametersOnTheNextLines() {
+    String name = "a_function_whose_name_is_so_long_that_no_parameter_fits_after_it_at_all";
+    assertEquals(List.of("static int", name + "(", "\tpte_t *pte, unsigned long addr,"
+        + " unsigned long end, struct mm_walk *walk)"),
+        CLayout.signature("static int", name, List.of("pte_t *pte", "unsigned long addr",
+            "unsigned long end", "struct mm_walk *walk"), ""));
+  }
+
+  @Test
   void commentTextIsFilledAndAWordTooLongGetsItsOwnLine() {
     String word = "x".repeat(90);
     assertEquals(List.of(" * @name: short words then", " *\t" + word, " *\tand more"),

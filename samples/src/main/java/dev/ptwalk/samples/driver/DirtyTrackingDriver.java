@@ -45,24 +45,29 @@ public final class DirtyTrackingDriver {
      * vmwgfx's mkwrite method: the generated {@code applyAsWrprotect}, then {@code applyAsClean}
      * (two passes). Every first write after a sync faults into the driver.
      */
-    GENERATED(true, (d, bitmap) -> DirtyHelpersWalkers.applyAsWrprotect(d.buffer(), 0, d.pages())
-        + DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
-            new DirtyWindow())),
+    GENERATED(true,
+        new SyncStep("DirtyHelpersWalkers.applyAsWrprotect",
+            (d, bitmap) -> DirtyHelpersWalkers.applyAsWrprotect(d.buffer(), 0, d.pages())),
+        new SyncStep("DirtyHelpersWalkers.applyAsClean",
+            (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
+                new DirtyWindow()))),
     /** The same, with the hand-written {@link DriverWalkers#wrprotectAndClean} (one pass). */
-    FUSED(true, (d, bitmap) -> DriverWalkers.wrprotectAndClean(d.buffer(), d.pages(), bitmap)),
+    FUSED(true, new SyncStep("DriverWalkers.wrprotectAndClean",
+        (d, bitmap) -> DriverWalkers.wrprotectAndClean(d.buffer(), d.pages(), bitmap))),
     /**
      * vmwgfx's page-table method: pages stay writable and only the hardware dirty bit tells; the
      * sync is {@code applyAsClean} alone. Correct on x86; see {@code HardwareModel#WEAK}.
      */
-    CLEAN_ONLY(false, (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0,
-        bitmap, new DirtyWindow()));
+    CLEAN_ONLY(false, new SyncStep("DirtyHelpersWalkers.applyAsClean",
+        (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
+            new DirtyWindow())));
 
     private final boolean writeNotify;
-    private final SyncStrategy strategy;
+    private final List<SyncStep> steps;
 
-    SyncMode(boolean writeNotify, SyncStrategy strategy) {
+    SyncMode(boolean writeNotify, SyncStep... steps) {
       this.writeNotify = writeNotify;
-      this.strategy = strategy;
+      this.steps = List.of(steps);
     }
 
     /** Whether read faults map read-only so the first write reaches the driver. */
@@ -70,9 +75,20 @@ public final class DirtyTrackingDriver {
       return writeNotify;
     }
 
-    /** The collection this mode runs. */
+    /** The walker calls of a sync, in order. */
+    public List<SyncStep> steps() {
+      return steps;
+    }
+
+    /** The collection this mode runs: its steps, in order. */
     public SyncStrategy strategy() {
-      return strategy;
+      return (d, bitmap) -> {
+        long changed = 0;
+        for (SyncStep step : steps) {
+          changed += step.call().collect(d, bitmap);
+        }
+        return changed;
+      };
     }
   }
 

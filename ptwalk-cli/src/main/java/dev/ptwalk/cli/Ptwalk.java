@@ -223,7 +223,9 @@ public final class Ptwalk implements Callable<Integer> {
     HardwareModel hardware = DriverDemo.Options.defaults().hardware();
 
     @Option(names = "--html", paramLabel = "FILE",
-        description = "Also write the run as a page: pages by state, brackets and flushes.")
+        description = "Also write the run as a page: the pages of each process by file offset"
+            + " before and after each sync, and each sync's steps in order, per walker and per"
+            + " CPU (the first and last frames in full, the others added up).")
     Path html;
 
     @Override
@@ -256,10 +258,9 @@ public final class Ptwalk implements Callable<Integer> {
       try (Writer pageOut = page) {
         PrintStream progress = new PrintStream(new WriterOutputStream(err), true,
             StandardCharsets.UTF_8);
-        DriverDemo.Result result = DriverDemo.run(options, progress);
         PrintStream printed = new PrintStream(new WriterOutputStream(out), true,
             StandardCharsets.UTF_8);
-        DriverDemo.print(options, result, printed);
+        DriverDemo.Result result = DriverDemo.run(options, progress, printed);
         printed.flush();
         if (pageOut != null) {
           HtmlReport.write(options, result, pageOut);

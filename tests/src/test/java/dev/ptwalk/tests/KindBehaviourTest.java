@@ -28,7 +28,7 @@ import dev.ptwalk.runtime.trace.TraceEvent;
 import dev.ptwalk.runtime.trace.TraceEvent.NotifierEnd;
 import dev.ptwalk.runtime.trace.TraceEvent.NotifierStart;
 import dev.ptwalk.runtime.trace.TraceEvent.TlbFlush;
-import dev.ptwalk.samples.kinds.AgingWalkers;
+import dev.ptwalk.samples.kinds.YoungWalkers;
 import dev.ptwalk.samples.kinds.LazyFreeWalkers;
 import dev.ptwalk.samples.kinds.SoftDirtyWalkers;
 import dev.ptwalk.samples.kinds.UffdWpWalkers;
@@ -275,7 +275,7 @@ class KindBehaviourTest {
     m.trace().clear();
     long[] bitmap = new long[1];
     DirtyWindow window = new DirtyWindow();
-    assertEquals(2, AgingWalkers.ageRange(a, X0, X0 + 10 * P, bitmap, window));
+    assertEquals(2, YoungWalkers.ageRange(a, X0, X0 + 10 * P, bitmap, window));
     assertEquals(0b11L, bitmap[0]);
     assertEquals(List.of(), events(), "no bracket, no flush: x86 clears A without one");
     assertFalse(Pte.young(pte(X0)) || Pte.young(pte(X0 + P)));
@@ -287,7 +287,7 @@ class KindBehaviourTest {
     m.cpu(0).load(a, X0);
     assertFalse(Pte.young(pte(X0)));
     m.cpu(1).load(a, X0);
-    assertEquals(1, AgingWalkers.ageRange(a, X0, X0 + 10 * P, new long[1], new DirtyWindow()));
+    assertEquals(1, YoungWalkers.ageRange(a, X0, X0 + 10 * P, new long[1], new DirtyWindow()));
   }
 
   @Test
@@ -302,7 +302,7 @@ class KindBehaviourTest {
     m.trace().clear();
     long[] bitmap = new long[1];
     DirtyWindow window = new DirtyWindow();
-    assertEquals(3, AgingWalkers.ageMapping(file, 0, 6, 0, bitmap, window));
+    assertEquals(3, YoungWalkers.ageMapping(file, 0, 6, 0, bitmap, window));
     assertEquals((1L << 2) | (1L << 5), bitmap[0]);
     assertEquals(2, window.start);
     assertEquals(6, window.end);

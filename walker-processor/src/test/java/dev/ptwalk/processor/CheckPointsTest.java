@@ -647,7 +647,7 @@ class CheckPointsTest {
      */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"DirtyHelpers", "kinds/SoftDirty",
-        "kinds/UffdWp", "kinds/Aging", "kinds/LazyFree"})
+        "kinds/UffdWp", "kinds/Young", "kinds/LazyFree"})
     void generatedWalkersOfEveryKindPassTheCheckWhenAsked(String sample) throws Exception {
       String name = "dev.ptwalk.samples." + sample.replace('/', '.');
       JavaFileObject src = JavaFileObjects.forSourceString(name, java.nio.file.Files.readString(

@@ -69,7 +69,7 @@ class GenerationTest {
    * (with YOUNG in both scopes). Each generated file must equal its golden byte for byte.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"DirtyHelpers", "kinds.SoftDirty", "kinds.UffdWp", "kinds.Aging",
+  @ValueSource(strings = {"DirtyHelpers", "kinds.SoftDirty", "kinds.UffdWp", "kinds.Young",
       "kinds.LazyFree"})
   void everySampleMatchesItsGoldenFileExactly(String name) throws IOException {
     Compilation c = compile(sample(name));

@@ -69,6 +69,10 @@ final class WalkerJavadoc {
       doc.add("@param window in: the bits already set ({@code start >= end} means none); out:\n"
           + "    widened to cover every bit set\n");
     }
+    if (kind.shape() == dev.ptwalk.processor.model.WalkShape.CLEAR_YOUNG_NOTIFY) {
+      doc.add("@param aging how secondary MMUs are asked ({@code mmu_notifier_clear_young}): all"
+          + " of them, or the fast ones only\n");
+    }
     doc.add("@return the number of PTEs modified; PTEs the callback leaves unchanged are not"
         + " counted$L\n", scope == Scope.MAPPING
             ? ", and a\n    page mapped by several VMAs counts once per VMA" : "");

@@ -1,6 +1,7 @@
 package dev.ptwalk.processor.writing;
 
 import static dev.ptwalk.processor.writing.RuntimeNames.ADDRESS_SPACE;
+import static dev.ptwalk.processor.writing.RuntimeNames.AGING;
 import static dev.ptwalk.processor.writing.RuntimeNames.BUG;
 import static dev.ptwalk.processor.writing.RuntimeNames.CACHE_FLUSH;
 import static dev.ptwalk.processor.writing.RuntimeNames.CHECKED_WALKER;
@@ -31,6 +32,8 @@ import dev.ptwalk.processor.model.Scope;
 import dev.ptwalk.processor.model.WalkLock;
 import dev.ptwalk.processor.model.WalkShape;
 import dev.ptwalk.processor.model.WalkerKind;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -64,12 +67,61 @@ final class WalkerMethodWriter {
     this.statics = statics;
   }
 
+  /**
+   * Whether the walker asks secondary MMUs through an {@code Aging} parameter, and so also has
+   * an overload without it.
+   */
+  boolean takesAging() {
+    return kind.shape() == WalkShape.CLEAR_YOUNG_NOTIFY;
+  }
+
+  /**
+   * The overload of an aging walker without its {@code Aging} parameter: the walker itself with
+   * {@code Aging.standard()}.
+   */
+  MethodSpec writeStandardAging() {
+    MethodSpec.Builder m = MethodSpec.methodBuilder(cb.walkerName())
+        .addModifiers(PUBLIC, STATIC)
+        .returns(long.class);
+    parameters(m);
+    List<String> names = new ArrayList<>();
+    List<String> types = new ArrayList<>();
+    for (com.palantir.javapoet.ParameterSpec p : m.build().parameters()) {
+      names.add(p.name());
+      types.add(p.type() instanceof ClassName ? ((ClassName) p.type()).simpleName()
+          : p.type().toString());
+    }
+    String params = String.join(", ", names);
+    String doc = "As {@link #" + cb.walkerName() + "(" + String.join(", ", types)
+        + ", Aging)}, asking secondary MMUs as aging does today: {@code Aging.standard()}, every"
+        + " subscription's {@code clear_young}.\n\n" + paramDocs(names);
+    return m.addJavadoc("$L", Javadocs.wrap(doc, 100 - 5))
+        .addStatement("return $N($L, $T.standard())", cb.walkerName(), params, AGING)
+        .build();
+  }
+
+  private static String paramDocs(List<String> names) {
+    StringBuilder sb = new StringBuilder();
+    for (String n : names) {
+      sb.append("@param ").append(n).append(" as for the walker with an {@code Aging}\n");
+    }
+    return sb.append("@return the walker's result\n").toString();
+  }
+
   /** The walker method. */
   MethodSpec write() {
     MethodSpec.Builder m = MethodSpec.methodBuilder(cb.walkerName())
         .addAnnotation(CHECKED_WALKER)
         .addModifiers(PUBLIC, STATIC)
         .returns(long.class);
+    parameters(m);
+    if (takesAging()) {
+      m.addParameter(AGING, "aging");
+    }
+    return m.addJavadoc(new WalkerJavadoc(owner, cb).write()).addCode(body()).build();
+  }
+
+  private void parameters(MethodSpec.Builder m) {
     if (scope == Scope.MAPPING) {
       m.addParameter(ADDRESS_SPACE, "mapping")
           .addParameter(long.class, "firstIndex")
@@ -85,7 +137,6 @@ final class WalkerMethodWriter {
     if (bitmap) {
       m.addParameter(long[].class, "bitmap").addParameter(DIRTY_WINDOW, "window");
     }
-    return m.addJavadoc(new WalkerJavadoc(owner, cb).write()).addCode(body()).build();
   }
 
   private CodeBlock body() {
@@ -569,8 +620,9 @@ final class WalkerMethodWriter {
     c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt)", PGTABLE);
     c.end();
     c.begin("if (notify)");
-    c.stmt("young |= $T.clearYoung(mm, addr, addr + $L)", MMU_NOTIFIERS,
-        staticName(PGTABLE, "PAGE_SIZE"));
+    c.comment("mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or "
+        + "the fast ones only).");
+    c.stmt("young |= aging.clearYoung(mm, addr, addr + $L)", staticName(PGTABLE, "PAGE_SIZE"));
     c.end();
     c.guard("!young", "continue");
   }

@@ -11,8 +11,8 @@ import dev.ptwalk.runtime.Pte;
  * secondary MMUs, and record the pages that were young. Two walkers: over one mm's range, and over
  * the mappings of a file range in every mm.
  */
-public final class Aging {
-  private Aging() {}
+public final class Young {
+  private Young() {}
 
   /** {@code ptep_test_and_clear_young} over one mm's range. */
   @PteCallback(value = YOUNG, bitmap = true, name = "ageRange")

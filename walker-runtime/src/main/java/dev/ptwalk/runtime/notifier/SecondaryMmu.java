@@ -203,6 +203,9 @@ public final class SecondaryMmu implements MmuNotifier {
    */
   private static final long SPTE_FOLIO = 1L << 59;
 
+  /** Rounds of GUP and fault before a secondary fault gives up, as a CPU's access does. */
+  private static final int MAX_FAULT_ATTEMPTS = 1000;
+
   private final String name;
   private final MmStruct mm;
   private final InvalidationPolicy policy;
@@ -554,6 +557,13 @@ public final class SecondaryMmu implements MmuNotifier {
    * else an EPT violation handled as {@code kvm_tdp_page_fault} does.
    */
   private long access(long addr, boolean write, long value) {
+    if ((addr & 7) != 0) {
+      throw new IllegalArgumentException(
+          "0x" + Long.toHexString(addr) + " is not 8-byte aligned: accesses are 64-bit words");
+    }
+    if (addr < 0 || addr >= mm.taskSize()) {
+      throw new SignalException(SignalException.Signal.SIGSEGV, mm.name(), addr, write);
+    }
     long vpn = addr >>> Pgtable.PAGE_SHIFT;
     long offset = addr & ~Pgtable.PAGE_MASK;
     boolean faulted = false;
@@ -650,7 +660,7 @@ public final class SecondaryMmu implements MmuNotifier {
     if (fast != null) {
       return fast;
     }
-    while (true) {
+    for (int attempt = 0; attempt < MAX_FAULT_ATTEMPTS; attempt++) {
       Faultin found;
       boolean remapped;
       mm.mmapReadLock();
@@ -658,6 +668,12 @@ public final class SecondaryMmu implements MmuNotifier {
         Vma vma = mm.vmaLookup(page);
         if (vma == null) {
           throw new SignalException(SignalException.Signal.SIGSEGV, mm.name(), addr, write);
+        }
+        if (mm.pgd().hugeLeaf(page) != 0) {
+          mm.machine().warn("mm " + mm.name() + ": secondary MMU " + name + " at 0x"
+              + Long.toHexString(page) + ": a huge leaf; huge pages are not modelled for"
+              + " secondary MMUs");
+          throw new SignalException(SignalException.Signal.SIGBUS, mm.name(), addr, write);
         }
         remapped = (vma.flags() & (VmFlags.VM_IO | VmFlags.VM_PFNMAP)) != 0;
         if (!remapped && !vma.hasFlags(write ? VmFlags.VM_WRITE : VmFlags.VM_READ)) {
@@ -687,6 +703,10 @@ public final class SecondaryMmu implements MmuNotifier {
             : SignalException.Signal.SIGSEGV, mm.name(), addr, write);
       }
     }
+    throw new IllegalStateException("secondary MMU " + name + ": " + (write ? "store to" : "load"
+        + " from") + " 0x" + Long.toHexString(addr) + " in mm " + mm.name() + " still faults"
+        + " after " + MAX_FAULT_ATTEMPTS + " fault-and-retry rounds: a fault handler returns OK"
+        + " without mapping the page");
   }
 
   /**

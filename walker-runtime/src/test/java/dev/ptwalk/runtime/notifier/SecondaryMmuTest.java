@@ -130,6 +130,25 @@ class SecondaryMmuTest {
     assertNull(kvm.spte(BASE));
   }
 
+  @Test
+  void aHugeLeafIsRefusedWithAWarningAndAnUnalignedAccessWithAnError() {
+    long huge = 0x4000_0000L;
+    mm.mmap(null, huge, 512, 0, ANON);
+    mm.pgd().setHugeLeaf(huge, Pgtable.PMD_SHIFT, Pte.pfnPte(0x800, Pte.PRESENT | Pte.RW));
+    SecondaryMmu kvm = new SecondaryMmu("kvm", mm);
+    SignalException e = assertThrows(SignalException.class, () -> kvm.read(huge + P));
+    assertEquals(SignalException.Signal.SIGBUS, e.signal());
+    assertEquals(List.of("mm A: secondary MMU kvm at 0x40001000: a huge leaf; huge pages are not"
+        + " modelled for secondary MMUs"), machine.trace().events(TraceEvent.Warning.class)
+            .stream().map(TraceEvent.Warning::message).toList());
+    IllegalArgumentException u = assertThrows(IllegalArgumentException.class,
+        () -> kvm.write(huge + 4, 1));
+    assertEquals("0x40000004 is not 8-byte aligned: accesses are 64-bit words", u.getMessage());
+    assertEquals(SignalException.Signal.SIGSEGV,
+        assertThrows(SignalException.class, () -> kvm.read(-8)).signal());
+    assertEquals(0, kvm.spteCount());
+  }
+
   /** Guest writes pages 0..3; one bracket of {@code event} over pages 1..2. */
   private SecondaryMmu afterBracket(InvalidationPolicy policy, MmuNotifierEvent event) {
     mm.mmap(null, BASE, 4, 0, ANON);

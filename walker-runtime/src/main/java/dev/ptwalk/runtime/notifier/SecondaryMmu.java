@@ -361,7 +361,11 @@ public final class SecondaryMmu implements MmuNotifier {
           writeProtects++;
         }
       } else {
-        old = sptes.remove(vpn);
+        Long removed = sptes.remove(vpn); // never null: only the monitor's holder removes
+        if (removed == null) {
+          continue;
+        }
+        old = removed;
         zaps++;
       }
       if ((old & EPT_DIRTY) != 0) {
@@ -388,10 +392,9 @@ public final class SecondaryMmu implements MmuNotifier {
         long addr = e.getKey() << Pgtable.PAGE_SHIFT;
         long pte = mm.followPte(addr);
         if (!Pte.present(pte) || Pte.pfn(pte) != sptePfn(e.getValue())) {
-          Long old = sptes.remove(e.getKey());
-          zaps++;
-          if (old != null && (old & EPT_DIRTY) != 0) {
-            markDirty(old); // cannot happen: a kept spte is read-only and was cleaned at start
+          // Nothing to hand over: start cleaned the kept spte, and a read-only spte gets no D.
+          if (sptes.remove(e.getKey()) != null) {
+            zaps++;
           }
         }
       }

@@ -31,8 +31,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The processor's share of compile time: 1,000 callbacks in 100 classes compiled by javac in
  * process, without the processor ({@code -proc:none}), with it generating only ({@code
- * -proc:only}), and with it in full (generation, compiling the 1,000 generated walkers, and the
- * body checks on them). Scores are ms per compilation.
+ * -proc:only}), with it in full (generation, compiling the 1,000 generated walkers, the body
+ * checks on the callbacks), and in full with the body checks run on the generated walkers too
+ * ({@code -Aptwalk.checkGenerated=true}). Scores are ms per compilation.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -100,12 +101,13 @@ public class ProcessorBench {
     }
   }
 
-  private boolean compile(boolean processor, String proc) throws IOException {
+  private boolean compile(boolean processor, String... flags) throws IOException {
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     try (StandardJavaFileManager fm = javac.getStandardFileManager(null, null, null)) {
       Iterable<? extends JavaFileObject> units = fm.getJavaFileObjectsFromFiles(files);
       List<String> options = new ArrayList<>(List.of("--release", "17", "-d", out.toString(),
-          "-s", out.toString(), "-classpath", classpath.get(0).toString(), proc));
+          "-s", out.toString(), "-classpath", classpath.get(0).toString()));
+      options.addAll(List.of(flags));
       JavaCompiler.CompilationTask task = javac.getTask(null, fm, null, options, null, units);
       if (processor) {
         task.setProcessors(List.of(new PteCallbackProcessor()));
@@ -131,5 +133,11 @@ public class ProcessorBench {
   @Benchmark
   public boolean withProcessor() throws IOException {
     return compile(true, "-proc:full");
+  }
+
+  /** As {@link #withProcessor}, with the body checks also run on the 1,000 generated walkers. */
+  @Benchmark
+  public boolean withProcessorCheckingGenerated() throws IOException {
+    return compile(true, "-proc:full", "-Aptwalk.checkGenerated=true");
   }
 }

@@ -107,7 +107,7 @@ class WalkerBehaviourTest {
     dirty(a, va, 2, 5, 6);
     m.cpu(1).load(a, va.addressOf(9));
     SecondaryMmu kvm = new SecondaryMmu("kvm", a);
-    kvm.write(va.addressOf(7), 7); // a secondary write dirties the primary PTE too
+    kvm.write(va.addressOf(7), 7); // VM_IO: hva_to_pfn_remapped write-faults the primary PTE
     assertTrue(kvm.spte(va.addressOf(7)).writable());
     m.trace().clear();
 

@@ -59,6 +59,18 @@ class DemoTest {
   }
 
   @Test
+  void theTwoTrackersMapSharedMemoryAndPassTheEndToEndCheck() {
+    for (String mode : List.of("SOFT_DIRTY", "UFFD_WP")) {
+      List<String> lines = demo(0, "--mode", mode).lines().toList();
+      assertEquals("buffer: 32 pages, VM_SHARED|VM_WRITE (shared memory)", lines.get(1));
+      assertEquals("end-to-end: after the last sync the device copy equals CPU memory for all"
+          + " 32 pages", lines.get(lines.size() - 1), mode);
+    }
+    assertTrue(demo(0, "--mode", "SOFT_DIRTY").lines().skip(6).findFirst().orElseThrow()
+        .endsWith("A[all] B[all]"), "flush_tlb_mm shows as the whole mm");
+  }
+
+  @Test
   void theHtmlPageIsWellFormedAndShowsEveryVmaAndEverySync() throws Exception {
     Path page = dir.resolve("out.html");
     demo(0, "--frames", "4", "--html", page.toString());

@@ -199,7 +199,7 @@ public final class DriverDemo {
         .trace(true).build();
     Recorder recorder = new Recorder(machine);
     DirtyTrackingDriver driver = new DirtyTrackingDriver(machine, "vmwgfx-bo", options.pages(),
-        options.mode().writeNotify(), recorder.strategy(options.mode().steps()));
+        options.mode(), recorder.strategy(options.mode().steps()));
     MmStruct a = machine.newMm("A");
     MmStruct b = machine.newMm("B");
     int quarter = options.pages() / 4;
@@ -329,6 +329,10 @@ public final class DriverDemo {
         return "generated applyAsWrprotect + applyAsClean";
       case FUSED:
         return "hand-written fused wrprotect-and-clean";
+      case SOFT_DIRTY:
+        return "soft-dirty tracker (generated clearRefsSoftDirty)";
+      case UFFD_WP:
+        return "async uffd-wp tracker (generated uffdWriteProtect)";
       default:
         return "clean-only (hardware dirty bits)";
     }
@@ -339,7 +343,8 @@ public final class DriverDemo {
         + " accesses per frame, %s sync, %s hardware)%n", options.seed(), options.frames(),
         options.writesPerFrame(), describe(options.mode()),
         options.hardware().name().toLowerCase(Locale.ROOT));
-    out.printf("buffer: %d pages, VM_SHARED|VM_WRITE|VM_IO|VM_PFNMAP%n", options.pages());
+    out.printf("buffer: %d pages, %s%n", options.pages(), options.mode().tracksPageTablesOnly()
+        ? "VM_SHARED|VM_WRITE (shared memory)" : "VM_SHARED|VM_WRITE|VM_IO|VM_PFNMAP");
     for (VmaView v : vmas) {
       out.printf("  process %s maps pgoff %d..%d at 0x%x%n", v.mm(), v.pgoff(),
           v.pgoff() + v.pages() - 1, v.start());
@@ -352,7 +357,8 @@ public final class DriverDemo {
   private static void row(int frame, int accesses, int written, SyncReport s, PrintStream out) {
     List<String> flushes = new ArrayList<>();
     for (TraceEvent.TlbFlush fl : s.flushes()) {
-      flushes.add(String.format("%s[0x%x,0x%x)", fl.mm(), fl.start(), fl.end()));
+      flushes.add(fl.wholeMm() ? fl.mm() + "[all]"
+          : String.format("%s[0x%x,0x%x)", fl.mm(), fl.start(), fl.end()));
     }
     out.printf("%-6d %-7d %-14d %-12d %-9d %s%n", frame, accesses, written,
         s.dirtyPages().size(), s.brackets().size(),

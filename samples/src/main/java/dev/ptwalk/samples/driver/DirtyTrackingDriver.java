@@ -96,7 +96,7 @@ public final class DirtyTrackingDriver {
     }
 
     /** Whether the buffer is plain shared memory tracked by page tables alone (no fault hooks). */
-    boolean tracksPageTablesOnly() {
+    public boolean tracksPageTablesOnly() {
       return this == SOFT_DIRTY || this == UFFD_WP;
     }
 
@@ -184,6 +184,16 @@ public final class DirtyTrackingDriver {
   public DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,
       SyncStrategy strategy) {
     this(machine, name, pages, writeNotify, strategy, null);
+  }
+
+  /**
+   * A buffer mapped and tracked as {@code mode} does (its VMA flags, its userfaultfd, whether its
+   * fault hooks record), whose syncs run {@code strategy}: the mode's steps wrapped by an
+   * observer, as the demo's recorder wraps them.
+   */
+  public DirtyTrackingDriver(Machine machine, String name, int pages, SyncMode mode,
+      SyncStrategy strategy) {
+    this(machine, name, pages, mode.writeNotify(), strategy, mode);
   }
 
   private DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,

@@ -70,6 +70,46 @@ class DemoTest {
         .endsWith("A[all] B[all]"), "flush_tlb_mm shows as the whole mm");
   }
 
+  /**
+   * With a secondary MMU attached, the page draws its sptes under A's PTEs before and after every
+   * sync, and its timeline lane says what each of A's brackets did to them: zapped them under
+   * ZAP, made them read-only under WRPROTECT (PROTECTION_PAGE only takes write permission away).
+   */
+  @Test
+  void aSecondaryMmusSptesAndStepsAreOnThePage() throws Exception {
+    for (String policy : List.of("ZAP", "WRPROTECT")) {
+      Path page = dir.resolve(policy + ".html");
+      String out = demo(0, "--frames", "3", "--kvm", policy, "--html", page.toString());
+      assertTrue(out.contains("a secondary MMU (KVM, " + policy + " policy) on process A"), out);
+      DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+      f.setNamespaceAware(true);
+      Document doc = f.newDocumentBuilder().parse(page.toFile());
+      NodeList groups = doc.getElementsByTagNameNS(SVG, "g");
+      int spteRows = 0;
+      for (int g = 0; g < groups.getLength(); g++) {
+        Element row = (Element) groups.item(g);
+        if (row.getAttribute("data-row-kind").equals("spte")) {
+          assertEquals(32, row.getElementsByTagNameNS(SVG, "rect").getLength(),
+              "a cell per page of A");
+          spteRows++;
+        }
+      }
+      assertEquals(6, spteRows, "before and after each of 3 syncs");
+      List<String> details = new java.util.ArrayList<>();
+      NodeList cells = doc.getElementsByTagNameNS(XHTML, "td");
+      for (int c = 0; c < cells.getLength(); c++) {
+        Element cell = (Element) cells.item(c);
+        if (cell.getAttribute("data-kind").equals("SPTES")) {
+          assertEquals("kvm (A)", cell.getAttribute("data-row"));
+          details.add(cell.getTextContent());
+        }
+      }
+      assertTrue(!details.isEmpty(), policy + ": the secondary MMU's lane has steps");
+      String verb = policy.equals("ZAP") ? "zapped pgoff" : "made read-only pgoff";
+      assertTrue(details.stream().allMatch(d -> d.contains(verb)), details::toString);
+    }
+  }
+
   @Test
   void theHtmlPageIsWellFormedAndShowsEveryVmaAndEverySync() throws Exception {
     Path page = dir.resolve("out.html");

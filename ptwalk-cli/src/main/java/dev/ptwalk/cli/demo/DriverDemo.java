@@ -7,6 +7,7 @@ import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
+import dev.ptwalk.runtime.notifier.SecondaryMmu;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import dev.ptwalk.samples.driver.DirtyTrackingDriver;
 import dev.ptwalk.samples.driver.SyncReport;
@@ -36,11 +37,18 @@ public final class DriverDemo {
 
   /** The demo's settings; the defaults are what {@code bin/ptwalk demo} runs. */
   public record Options(long seed, int frames, int writesPerFrame, int pages,
-      DirtyTrackingDriver.SyncMode mode, HardwareModel hardware) {
-    /** The built-in default: seed 42, 6 frames of 12 stores on a 32-page x86 buffer. */
+      DirtyTrackingDriver.SyncMode mode, HardwareModel hardware,
+      SecondaryMmu.InvalidationPolicy kvm) {
+    /** The built-in default: seed 42, 6 frames of 12 stores on a 32-page x86 buffer, no KVM. */
     public static Options defaults() {
       return new Options(42, 6, 12, 32, DirtyTrackingDriver.SyncMode.GENERATED,
-          HardwareModel.X86);
+          HardwareModel.X86, null);
+    }
+
+    /** Options without a secondary MMU. */
+    public Options(long seed, int frames, int writesPerFrame, int pages,
+        DirtyTrackingDriver.SyncMode mode, HardwareModel hardware) {
+      this(seed, frames, writesPerFrame, pages, mode, hardware, null);
     }
 
     /** Validates the ranges. */
@@ -83,6 +91,14 @@ public final class DriverDemo {
     }
   }
 
+  /** What the guest did through the secondary MMU in a frame, before the sync. */
+  public record GuestActivity(String kvm, List<Integer> stored, int loads, long faults) {
+    /** Copies the list. */
+    public GuestActivity {
+      stored = List.copyOf(stored);
+    }
+  }
+
   /** A translation a CPU's TLB held for the buffer: the process, the buffer page, its bits. */
   public record TlbView(String mm, long pgoff, boolean writable, boolean dirty) {}
 
@@ -96,7 +112,9 @@ public final class DriverDemo {
     /** The driver's own steps (the copy to the device). */
     DRIVER,
     /** A CPU, and what the sync did to its TLB. */
-    CPU
+    CPU,
+    /** A secondary MMU (KVM), and what each bracket did to its sptes. */
+    SECONDARY
   }
 
   /** A row of a timeline: its kind and its name ({@code DirtyHelpersWalkers.applyAsClean}). */
@@ -120,6 +138,8 @@ public final class DriverDemo {
     FAULT("fault"),
     /** A {@code WARN_ON} that fired. */
     WARNING("WARN_ON"),
+    /** What a bracket did to a secondary MMU's sptes: zapped, made read-only. */
+    SPTES("sptes invalidated"),
     /** The driver copies the pages it found to the device. */
     COPY("copy to the device");
 
@@ -144,14 +164,17 @@ public final class DriverDemo {
   /** A frame kept in full: the accesses, each VMA's pages before and after the sync, the sync. */
   public record Frame(int number, int accesses, List<Integer> pagesWritten,
       List<CpuActivity> cpus, List<List<Character>> before, List<List<Character>> after,
-      SyncReport sync, List<Step> timeline) {
-    /** Copies the lists. */
+      SyncReport sync, List<Step> timeline, GuestActivity guest, List<Character> sptesBefore,
+      List<Character> sptesAfter) {
+    /** Copies the lists; without a secondary MMU the guest is null and the sptes empty. */
     public Frame {
       pagesWritten = List.copyOf(pagesWritten);
       cpus = List.copyOf(cpus);
       before = List.copyOf(before);
       after = List.copyOf(after);
       timeline = List.copyOf(timeline);
+      sptesBefore = List.copyOf(sptesBefore);
+      sptesAfter = List.copyOf(sptesAfter);
     }
 
     /** The rows of the timeline, by kind then in order of first appearance. */
@@ -211,6 +234,10 @@ public final class DriverDemo {
       views.add(new VmaView(v.mm().name(), v.start(), v.pgoff(), v.pages()));
     }
     recorder.watch(views, a, b);
+    // Attached after the recorder subscribed, so the recorder sees each bracket first.
+    SecondaryMmu kvm = options.kvm() == null ? null
+        : SecondaryMmu.builder("kvm", a).policy(options.kvm()).build();
+    recorder.kvm = kvm;
     if (table != null) {
       header(options, views, table);
     }
@@ -224,6 +251,10 @@ public final class DriverDemo {
       boolean keep = options.full(f);
       TreeSet<Integer> written = new TreeSet<>();
       CpuLog[] cpus = {new CpuLog(), new CpuLog()};
+      TreeSet<Integer> guestStored = new TreeSet<>();
+      int guestLoads = 0;
+      long guestFaults = kvm == null ? 0 : kvm.faults();
+      List<Character> sptesBefore = List.of();
       for (int w = 0; w < options.writesPerFrame(); w++) {
         Vma v = vmas.get(rnd.nextInt(2));
         long pgoff = v.pgoff() + rnd.nextLong(v.pages());
@@ -231,6 +262,18 @@ public final class DriverDemo {
         boolean load = rnd.nextInt(4) == 0;
         int cpu = rnd.nextInt(2);
         int mark = machine.trace().size();
+        if (kvm != null && v.mm() == a && rnd.nextInt(3) == 0) {
+          // The guest, through its spte: a vCPU's access, not a host CPU's.
+          if (load) {
+            kvm.read(v.addressOf(pgoff) + word);
+            guestLoads++;
+          } else {
+            kvm.write(v.addressOf(pgoff) + word, ++counter);
+            written.add((int) pgoff);
+            guestStored.add((int) pgoff);
+          }
+          continue;
+        }
         if (load) {
           machine.cpu(cpu).load(v.mm(), v.addressOf(pgoff) + word);
         } else {
@@ -242,6 +285,9 @@ public final class DriverDemo {
         }
       }
       List<List<Character>> before = keep ? states(vmas) : List.of();
+      if (keep && kvm != null) {
+        sptesBefore = sptes(kvm, va);
+      }
       List<CpuActivity> activity = new ArrayList<>();
       if (keep) {
         for (int c = 0; c < cpus.length; c++) {
@@ -251,8 +297,11 @@ public final class DriverDemo {
       recorder.startSync(keep);
       SyncReport sync = driver.sync();
       if (keep) {
+        GuestActivity guest = kvm == null ? null : new GuestActivity(kvm.name(),
+            List.copyOf(guestStored), guestLoads, kvm.faults() - guestFaults);
         full.add(new Frame(f, options.writesPerFrame(), List.copyOf(written), activity, before,
-            states(vmas), sync, recorder.timeline(sync)));
+            states(vmas), sync, recorder.timeline(sync), guest, sptesBefore,
+            kvm == null ? List.of() : sptes(kvm, va)));
       } else {
         int index = (f - FULL_FRAMES - 1) / bucketSize;
         if (index == buckets.size()) {
@@ -293,6 +342,20 @@ public final class DriverDemo {
       all.add(out);
     }
     return all;
+  }
+
+  /**
+   * One letter per page of {@code vma} for the sptes {@code kvm} holds of it, as {@link #states}
+   * gives for PTEs: {@code D} dirty, {@code W} writable and clean, {@code R} read-only, {@code -}
+   * none.
+   */
+  static List<Character> sptes(SecondaryMmu kvm, Vma vma) {
+    List<Character> out = new ArrayList<>();
+    for (long p = 0; p < vma.pages(); p++) {
+      SecondaryMmu.Spte s = kvm.spte(vma.start() + p * 4096);
+      out.add(s == null ? '-' : s.dirty() ? 'D' : s.writable() ? 'W' : 'R');
+    }
+    return out;
   }
 
   /** One CPU's accesses in a frame. */
@@ -345,6 +408,10 @@ public final class DriverDemo {
         options.hardware().name().toLowerCase(Locale.ROOT));
     out.printf("buffer: %d pages, %s%n", options.pages(), options.mode().tracksPageTablesOnly()
         ? "VM_SHARED|VM_WRITE (shared memory)" : "VM_SHARED|VM_WRITE|VM_IO|VM_PFNMAP");
+    if (options.kvm() != null) {
+      out.printf("a secondary MMU (KVM, %s policy) on process A; its guest makes one access in"
+          + " three there%n", options.kvm());
+    }
     for (VmaView v : vmas) {
       out.printf("  process %s maps pgoff %d..%d at 0x%x%n", v.mm(), v.pgoff(),
           v.pgoff() + v.pages() - 1, v.start());
@@ -388,8 +455,14 @@ public final class DriverDemo {
     private final List<String> walkers = new ArrayList<>();
     private final List<Integer> marks = new ArrayList<>();
     private final List<Drop> drops = new ArrayList<>();
+    private final List<SpteChange> spteChanges = new ArrayList<>();
     private int strategyEnd;
     private boolean recording;
+    /** The secondary MMU of process A, or null. */
+    SecondaryMmu kvm;
+
+    /** What one bracket did to the secondary MMU's sptes; placed after trace event index. */
+    private record SpteChange(int afterEvent, String detail) {}
 
     /** The entries one bracket's flush dropped from one CPU; placed after trace event index. */
     private record Drop(int afterEvent, String mm, int cpu, List<TlbView> dropped) {}
@@ -418,10 +491,12 @@ public final class DriverDemo {
       for (MmStruct mm : mms) {
         MmuNotifiers.register(new dev.ptwalk.runtime.notifier.MmuNotifier() {
           private final List<List<TlbView>> atStart = new ArrayList<>();
+          private java.util.SortedMap<Long, SecondaryMmu.Spte> sptesAtStart;
 
           @Override
           public void invalidateRangeStart(dev.ptwalk.runtime.notifier.MmuNotifierRange range) {
             if (recording) {
+              sptesAtStart = kvm != null && kvm.mm() == range.mm() ? kvm.sptes() : null;
               atStart.clear();
               for (Cpu cpu : machine.cpus()) {
                 atStart.add(entries(cpu, range.mm().name(), range.start(), range.end()));
@@ -439,10 +514,51 @@ public final class DriverDemo {
                   drops.add(new Drop(machine.trace().size(), range.mm().name(), cpu.id(), gone));
                 }
               }
+              if (sptesAtStart != null) {
+                String change = spteChange(sptesAtStart, kvm.sptes(), range);
+                if (change != null) {
+                  spteChanges.add(new SpteChange(machine.trace().size(), change));
+                }
+              }
             }
           }
         }, mm);
       }
+    }
+
+    /**
+     * The sptes of {@code [range)} zapped or made read-only between {@code before} and {@code
+     * after}, by buffer page, or null for none.
+     */
+    private String spteChange(java.util.SortedMap<Long, SecondaryMmu.Spte> before,
+        java.util.SortedMap<Long, SecondaryMmu.Spte> after,
+        dev.ptwalk.runtime.notifier.MmuNotifierRange range) {
+      VmaView v = view(range.mm().name());
+      List<Long> zapped = new ArrayList<>();
+      List<Long> readOnly = new ArrayList<>();
+      for (var e : before.entrySet()) {
+        long addr = e.getKey();
+        if (v == null || addr < range.start() || addr >= range.end()) {
+          continue;
+        }
+        SecondaryMmu.Spte now = after.get(addr);
+        if (now == null) {
+          zapped.add(v.pgoffOf(addr));
+        } else if (e.getValue().writable() && !now.writable()) {
+          readOnly.add(v.pgoffOf(addr));
+        }
+      }
+      if (zapped.isEmpty() && readOnly.isEmpty()) {
+        return null;
+      }
+      List<String> parts = new ArrayList<>();
+      if (!zapped.isEmpty()) {
+        parts.add("zapped pgoff " + Pgoffs.ranges(zapped));
+      }
+      if (!readOnly.isEmpty()) {
+        parts.add("made read-only pgoff " + Pgoffs.ranges(readOnly));
+      }
+      return String.join("; ", parts);
     }
 
     /** What {@code cpu}'s TLB holds for the buffer in {@code mm}'s range {@code [start, end)}. */
@@ -488,6 +604,7 @@ public final class DriverDemo {
       walkers.clear();
       marks.clear();
       drops.clear();
+      spteChanges.clear();
       strategyEnd = 0;
       recording = detail;
     }
@@ -532,6 +649,13 @@ public final class DriverDemo {
               // The flush of this bracket dropped them; shown in the flush's column.
               steps.add(new Step(flushColumn >= 0 ? flushColumn : column - 1,
                   new Row(RowKind.CPU, "CPU " + d.cpu()), StepKind.TLB_DROP, drop(d)));
+            }
+          }
+          for (SpteChange c : spteChanges) {
+            if (c.afterEvent() == i + 1) {
+              // The secondary MMU acted on the bracket's start; shown beside its end.
+              steps.add(new Step(column - 1, new Row(RowKind.SECONDARY, kvm.name() + " (A)"),
+                  StepKind.SPTES, c.detail()));
             }
           }
         }

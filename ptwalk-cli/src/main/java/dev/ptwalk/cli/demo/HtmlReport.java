@@ -54,15 +54,18 @@ public final class HtmlReport {
       h.end().open("body").newline();
       h.element("h1", "ptwalk demo: a dirty-tracking driver, sync by sync");
       h.element("p", String.format(Locale.ROOT, "seed %d, %d frames, %d accesses per frame, %d-page"
-          + " buffer, %s sync, %s hardware.", options.seed(), options.frames(),
-          options.writesPerFrame(), options.pages(), options.mode(), options.hardware()),
-          "id", "options");
+          + " buffer, %s sync, %s hardware%s.", options.seed(), options.frames(),
+          options.writesPerFrame(), options.pages(), options.mode(), options.hardware(),
+          options.kvm() == null ? "" : ", a secondary MMU (KVM) on process A with the "
+              + options.kvm() + " policy"), "id", "options");
       h.element("p", "Each frame, two CPUs load and store in two processes that map the buffer;"
           + " then the driver syncs: its walkers write-protect and clean the PTEs, each inside a"
           + " notifier bracket with a TLB flush, and it copies the pages it found to the device."
           + " Pages are drawn by file offset (pgoff), so one column is one page of the buffer in"
           + " every process. Frames " + fullFrames(r) + " are shown in full; the others are added"
-          + " up at the end.");
+          + " up at the end." + (options.kvm() == null ? "" : " A guest makes one access in three"
+          + " to process A through the secondary MMU's sptes, drawn under A's PTEs; its lane of"
+          + " the timeline shows what each bracket did to them."));
       legend(h);
       mapping(h, options, r.vmas());
       for (Frame f : r.full()) {
@@ -195,12 +198,15 @@ public final class HtmlReport {
         s.flushes().size(), s.dirtyPages().size()));
 
     h.element("h3", "Before the sync");
-    cpus(h, f.cpus());
+    cpus(h, f.cpus(), f.guest());
     List<GridRow> before = new ArrayList<>();
     for (int i = 0; i < vmas.size(); i++) {
       VmaView v = vmas.get(i);
       before.add(new GridRow("PTEs of " + v.mm(), "vma", v.mm(), v.pgoff(), f.before().get(i),
           null, null, null));
+      if (i == 0 && f.guest() != null) {
+        before.add(sptes(f.guest().kvm(), v, f.sptesBefore()));
+      }
     }
     before.add(mark("stored to", "stored", f.pagesWritten(), MARK_STORED,
         "a CPU stored to it this frame"));
@@ -215,6 +221,9 @@ public final class HtmlReport {
       VmaView v = vmas.get(i);
       after.add(new GridRow("PTEs of " + v.mm(), "vma", v.mm(), v.pgoff(), f.after().get(i), null,
           null, null));
+      if (i == 0 && f.guest() != null) {
+        after.add(sptes(f.guest().kvm(), v, f.sptesAfter()));
+      }
     }
     after.add(mark("bitmap (walkers)", "bitmap", s.fromPte(), MARK_BITMAP,
         "a walker found its PTE dirty and set its bit"));
@@ -229,13 +238,19 @@ public final class HtmlReport {
     h.end();
   }
 
+  /** The sptes a secondary MMU holds of {@code v}'s pages, under that VMA's PTEs. */
+  private static GridRow sptes(String kvm, VmaView v, List<Character> cells) {
+    return new GridRow("sptes of " + kvm + " (" + v.mm() + ")", "spte", kvm, v.pgoff(), cells,
+        null, null, null);
+  }
+
   private static GridRow mark(String label, String name, List<Integer> pages, String color,
       String text) {
     return new GridRow(label, "mark", name, 0, null, new HashSet<>(pages), color, text);
   }
 
   /** What each CPU did before the sync, and what its TLB held for the buffer. */
-  private static void cpus(HtmlWriter h, List<CpuActivity> cpus) {
+  private static void cpus(HtmlWriter h, List<CpuActivity> cpus, DriverDemo.GuestActivity guest) {
     h.open("table", "class", "cpus").newline();
     h.open("tr");
     for (String head : List.of("CPU", "stored to pgoff", "loads", "faults (pfn_mkwrite)",
@@ -250,6 +265,15 @@ public final class HtmlReport {
       h.inline("td", String.valueOf(c.loads()));
       h.inline("td", c.faults() + " (" + c.pfnMkwrite() + ")");
       h.inline("td", tlb(c.tlb()));
+      h.end();
+    }
+    if (guest != null) {
+      h.open("tr", "data-guest", guest.kvm());
+      h.inline("td", "guest (" + guest.kvm() + ")");
+      h.inline("td", Pgoffs.ranges(guest.stored()));
+      h.inline("td", String.valueOf(guest.loads()));
+      h.inline("td", guest.faults() + " secondary faults");
+      h.inline("td", "its sptes: the row under A's PTEs");
       h.end();
     }
     h.end();

@@ -74,19 +74,22 @@ final class HandWrittenWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-          for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+          for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+              pt = PteTableCursor.next(vma, pt, endAddr)) {
+            long from = Math.max(startAddr, pt.start());
             long to = Math.min(endAddr, pt.end());
             pt.ptl().lock();
             try {
-              for (long addr = Math.max(startAddr, pt.start()); addr < to; addr += PAGE_SIZE) {
-                long ptent = Pgtable.ptepGet(pt, addr);
+              boolean watched = Pgtable.watched(mm);
+              int slot = pt.index(from);
+              for (long addr = from; addr < to; addr += PAGE_SIZE, slot++) {
+                long ptent = pt.pte(slot);
                 if (clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) {
                   continue;
                 }
-                long old = Pgtable.ptepModifyProtStart(vma, addr, pt);
-                Pgtable.ptepModifyProtCommit(vma, addr, pt, old,
-                    clean ? Pte.mkclean(old) : Pte.wrprotect(old));
+                long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old,
+                    clean ? Pte.mkclean(old) : Pte.wrprotect(old), watched);
                 total++;
                 tlbflushStart = Math.min(tlbflushStart, addr);
                 tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);

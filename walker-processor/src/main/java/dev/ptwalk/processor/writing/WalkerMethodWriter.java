@@ -50,6 +50,8 @@ final class WalkerMethodWriter {
   private final boolean bitmap;
   private final Map<ClassName, Set<String>> statics;
   private final Code c = new Code();
+  /** Whether the step being written runs in {@link #walkPteRange}'s loop over slots. */
+  private boolean bySlot;
 
   /**
    * A writer for the walker of {@code cb}, a callback of {@code owner}; the static imports it
@@ -493,21 +495,32 @@ final class WalkerMethodWriter {
 
   /**
    * {@code walk_pgd_range} down to {@code walk_pte_range}: every PTE table of {@code [startAddr,
-   * endAddr)}, each under its ptl, calling {@code step} for each PTE.
+   * endAddr)}, each under its ptl, calling {@code step} for each PTE. The step addresses the PTE
+   * by its slot in the table ({@code slot}, stepped with {@code addr} as the kernel steps its
+   * {@code pte_t *}), and passes {@code watched}, whether the verifier or the trace is on, read
+   * once per table under the ptl.
    */
   private void walkPteRange(Runnable step, Flush flush) {
-    c.comment("Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves "
-        + "are skipped with a warning, never split.");
-    c.stmt("$T cursor = new $T(vma, startAddr, endAddr)", PTE_TABLE_CURSOR, PTE_TABLE_CURSOR);
-    c.begin("for ($T pt = cursor.next(); pt != null; pt = cursor.next())", PTE_TABLE);
+    c.comment("Walk the PTE tables of the range: empty upper levels and empty directory entries "
+        + "are skipped, and huge leaves are skipped with a warning, never split.");
+    c.begin("for ($T pt = $T.first(vma, startAddr, endAddr); pt != null;$W"
+        + "pt = $T.next(vma, pt, endAddr))", PTE_TABLE, PTE_TABLE_CURSOR, PTE_TABLE_CURSOR);
     c.stmt("long from = Math.max(startAddr, pt.start())");
     c.stmt("long to = Math.min(endAddr, pt.end())");
     c.comment("pte_offset_map_lock: the PTEs of this table change only under its ptl.");
     c.stmt("pt.ptl().lock()");
     c.begin("try");
-    c.begin("for (long addr = from; addr < to; addr += $L)", staticName(PGTABLE, "PAGE_SIZE"));
+    c.comment("Whether the verifier or the trace watches the changes: read once per table, "
+        + "under its ptl.");
+    c.stmt("boolean watched = $T.watched(mm)", PGTABLE);
+    c.comment("The PTE of addr is this slot of the table: derived once, then stepped with addr.");
+    c.stmt("int slot = pt.index(from)");
+    c.begin("for (long addr = from; addr < to; addr += $L, slot++)",
+        staticName(PGTABLE, "PAGE_SIZE"));
+    bySlot = true;
     step.run();
     record(flush);
+    bySlot = false;
     c.end();
     c.next("finally");
     c.stmt("pt.ptl().unlock()");
@@ -515,10 +528,19 @@ final class WalkerMethodWriter {
     c.end();
   }
 
+  /** {@code ptep_get} of the PTE at {@code addr} into {@code ptent}. */
+  private void ptepGet() {
+    if (bySlot) {
+      c.stmt("long ptent = pt.pte(slot)");
+    } else {
+      c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+    }
+  }
+
   /** The leaf through {@code ptep_modify_prot_start/commit}, as {@code wp_pte} does it. */
   private void modifyProtStep() {
     c.comment("A plain read tells whether the callback changes this PTE at all.");
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+    ptepGet();
     c.continueIf("$L == ptent", call("ptent"));
     modifyProt();
   }
@@ -530,14 +552,18 @@ final class WalkerMethodWriter {
    */
   private void makePteStep() {
     c.comment("A plain read tells whether the callback changes this PTE at all.");
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+    ptepGet();
     c.continueIf("$L == ptent", call("ptent"));
     c.begin("if ($T.present(ptent))", PTE);
     modifyProt();
     c.next("else");
     c.comment("Not present (none, or a marker): hardware never updates it, so it is set "
         + "directly, under the ptl.");
-    c.stmt("$T.setPteAt(mm, addr, pt, $L)", PGTABLE, call("ptent"));
+    if (bySlot) {
+      c.stmt("$T.setPteAt(mm, addr, pt, slot, $L, watched)", PGTABLE, call("ptent"));
+    } else {
+      c.stmt("$T.setPteAt(mm, addr, pt, $L)", PGTABLE, call("ptent"));
+    }
     c.end();
   }
 
@@ -546,24 +572,36 @@ final class WalkerMethodWriter {
         + "racing with this faults and waits on the ptl, so no accessed or dirty bit is lost "
         + "(CVE-2024-36943). The commit runs even if the callback throws, so the PTE is never "
         + "left cleared.");
-    c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt)", PGTABLE);
+    if (bySlot) {
+      c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt, slot, watched)", PGTABLE);
+    } else {
+      c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt)", PGTABLE);
+    }
     c.stmt("long newPte = oldPte");
     c.begin("try");
     c.stmt("newPte = $L", call("oldPte"));
     c.next("finally");
-    c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte)", PGTABLE);
+    if (bySlot) {
+      c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched)", PGTABLE);
+    } else {
+      c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte)", PGTABLE);
+    }
     c.end();
   }
 
   /** {@code ptep_clear_young_notify}: the accessed bit, here and in secondary MMUs. */
   private void clearYoungStep() {
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+    ptepGet();
     c.continueIf("!$T.present(ptent)", PTE);
     c.stmt("boolean young = false");
     c.begin("if ($L != ptent)", call("ptent"));
     c.comment("ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no "
         + "TLB for it, since a stale accessed bit costs accuracy, never data.");
-    c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt)", PGTABLE);
+    if (bySlot) {
+      c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt, slot, watched)", PGTABLE);
+    } else {
+      c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt)", PGTABLE);
+    }
     c.end();
     c.begin("if (notify)");
     c.stmt("young |= $T.clearYoung(mm, addr, addr + $L)", MMU_NOTIFIERS,
@@ -574,7 +612,7 @@ final class WalkerMethodWriter {
 
   /** {@code madvise_free_pte_range} for one PTE. */
   private void lazyfreeStep() {
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+    ptepGet();
     c.comment("Swap entries and markers are left alone; so are the zero page (no folio) and "
         + "folios another process may map.");
     c.continueIf("!$T.present(ptent)", PTE);

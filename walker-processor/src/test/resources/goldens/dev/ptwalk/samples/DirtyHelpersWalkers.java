@@ -139,18 +139,23 @@ public final class DirtyHelpersWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          // Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves are
-          // skipped with a warning, never split.
-          PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-          for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+          // Walk the PTE tables of the range: empty upper levels and empty directory entries are
+          // skipped, and huge leaves are skipped with a warning, never split.
+          for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+              pt = PteTableCursor.next(vma, pt, endAddr)) {
             long from = Math.max(startAddr, pt.start());
             long to = Math.min(endAddr, pt.end());
             // pte_offset_map_lock: the PTEs of this table change only under its ptl.
             pt.ptl().lock();
             try {
-              for (long addr = from; addr < to; addr += PAGE_SIZE) {
+              // Whether the verifier or the trace watches the changes: read once per table, under
+              // its ptl.
+              boolean watched = Pgtable.watched(mm);
+              // The PTE of addr is this slot of the table: derived once, then stepped with addr.
+              int slot = pt.index(from);
+              for (long addr = from; addr < to; addr += PAGE_SIZE, slot++) {
                 // A plain read tells whether the callback changes this PTE at all.
-                long ptent = Pgtable.ptepGet(pt, addr);
+                long ptent = pt.pte(slot);
                 if (DirtyHelpers.wrprotect(ptent) == ptent) {
                   continue;
                 }
@@ -158,12 +163,12 @@ public final class DirtyHelpersWalkers {
                 // with this faults and waits on the ptl, so no accessed or dirty bit is lost
                 // (CVE-2024-36943). The commit runs even if the callback throws, so the PTE is
                 // never left cleared.
-                long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt);
+                long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
                 long newPte = oldPte;
                 try {
                   newPte = DirtyHelpers.wrprotect(oldPte);
                 } finally {
-                  Pgtable.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte);
+                  Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
                 }
                 total++;
                 tlbflushStart = Math.min(tlbflushStart, addr);
@@ -314,18 +319,23 @@ public final class DirtyHelpersWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          // Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves are
-          // skipped with a warning, never split.
-          PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-          for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+          // Walk the PTE tables of the range: empty upper levels and empty directory entries are
+          // skipped, and huge leaves are skipped with a warning, never split.
+          for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+              pt = PteTableCursor.next(vma, pt, endAddr)) {
             long from = Math.max(startAddr, pt.start());
             long to = Math.min(endAddr, pt.end());
             // pte_offset_map_lock: the PTEs of this table change only under its ptl.
             pt.ptl().lock();
             try {
-              for (long addr = from; addr < to; addr += PAGE_SIZE) {
+              // Whether the verifier or the trace watches the changes: read once per table, under
+              // its ptl.
+              boolean watched = Pgtable.watched(mm);
+              // The PTE of addr is this slot of the table: derived once, then stepped with addr.
+              int slot = pt.index(from);
+              for (long addr = from; addr < to; addr += PAGE_SIZE, slot++) {
                 // A plain read tells whether the callback changes this PTE at all.
-                long ptent = Pgtable.ptepGet(pt, addr);
+                long ptent = pt.pte(slot);
                 if (DirtyHelpers.clean(ptent) == ptent) {
                   continue;
                 }
@@ -333,12 +343,12 @@ public final class DirtyHelpersWalkers {
                 // with this faults and waits on the ptl, so no accessed or dirty bit is lost
                 // (CVE-2024-36943). The commit runs even if the callback throws, so the PTE is
                 // never left cleared.
-                long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt);
+                long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
                 long newPte = oldPte;
                 try {
                   newPte = DirtyHelpers.clean(oldPte);
                 } finally {
-                  Pgtable.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte);
+                  Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
                 }
                 total++;
                 tlbflushStart = Math.min(tlbflushStart, addr);

@@ -1,7 +1,9 @@
 package dev.ptwalk.runtime.cpu;
 
+import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.FlushesCache;
 import dev.ptwalk.runtime.mm.Vma;
+import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
 
 /**
@@ -21,7 +23,11 @@ public final class CacheFlush {
       throw new IllegalArgumentException("flushCacheRange needs start < end, got [0x"
           + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
     }
-    vma.mm().machine().counters().countCacheFlushRange();
-    vma.mm().machine().trace().record(new TraceEvent.CacheFlush(vma.mm().name(), start, end));
+    Machine machine = vma.mm().machine();
+    machine.counters().countCacheFlushRange();
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.CacheFlush(vma.mm().name(), start, end));
+    }
   }
 }

@@ -57,6 +57,15 @@ public final class PteTable {
     return (long) PTES.getVolatile(entries, index(addr));
   }
 
+  /**
+   * {@code ptep_get} of slot {@code index} (the {@code pte_t *} that {@code pte_offset_map}
+   * returns, advanced by {@code index}): a single-copy-atomic read with no address to check. A
+   * walker derives the slot once per table ({@link #index}) and steps it with the address.
+   */
+  public long pte(int index) {
+    return (long) PTES.getVolatile(entries, index);
+  }
+
   /** Store a PTE; callers go through {@link Pgtable#setPteAt} so the verifier sees it. */
   void set(long addr, long pte) {
     PTES.setVolatile(entries, index(addr), pte);
@@ -65,6 +74,25 @@ public final class PteTable {
   /** {@code ptep_get_and_clear}: atomically read the PTE and leave it none. */
   long getAndClear(long addr) {
     return (long) PTES.getAndSet(entries, index(addr), 0L);
+  }
+
+  /** {@code ptep_get_and_clear} of slot {@code index}: an atomic exchange with none. */
+  long getAndClearAt(int index) {
+    return (long) PTES.getAndSet(entries, index, 0L);
+  }
+
+  /**
+   * {@code set_pte} of slot {@code index} ({@code native_set_pte}, {@code WRITE_ONCE}): a release
+   * store, enough where no hardware can update the entry meanwhile; callers go through {@link
+   * Pgtable}.
+   */
+  void setAt(int index, long pte) {
+    PTES.setRelease(entries, index, pte);
+  }
+
+  /** {@link #compareAndSet} of slot {@code index}. */
+  boolean compareAndSetAt(int index, long expected, long update) {
+    return PTES.compareAndSet(entries, index, expected, update);
   }
 
   /**

@@ -21,10 +21,12 @@ import dev.ptwalk.runtime.trace.TraceEvent;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * ptep_modify_prot_start/commit against simulated hardware setting A/D concurrently: the atomic
@@ -104,7 +106,15 @@ class ModifyProtRaceTest {
 
   @Test
   void concurrentStoresAgainstACleanerLoseNoWrite() throws Exception {
-    assertEquals(-1, stress(true, 0), "the modify-prot cleaner lost a write");
+    assertEquals(-1, stress(Cleaner.MODIFY_PROT, 0), "the modify-prot cleaner lost a write");
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS)
+  void concurrentStoresAgainstTheUnwatchedSlotCleanerLoseNoWrite() throws Exception {
+    // Verifier and trace off: the walkers' fast path, a release store for the commit.
+    assertEquals(-1, stress(Cleaner.MODIFY_PROT_BY_SLOT, 0),
+        "the modify-prot cleaner by slot lost a write");
   }
 
   @Test
@@ -113,9 +123,19 @@ class ModifyProtRaceTest {
     int lostAt = -1;
     // Measured: 12 to 171 attempts (about 70 on average) catch it; 2000 leaves no room for luck.
     while (lostAt < 0 && attempt < 2000) {
-      lostAt = stress(false, attempt++);
+      lostAt = stress(Cleaner.PLAIN_READ_THEN_STORE, attempt++);
     }
     assertTrue(lostAt >= 0, "2000 stress runs never caught the broken cleaner");
+  }
+
+  /** How the cleaner of the stress changes a dirty PTE. */
+  private enum Cleaner {
+    /** ptepModifyProtStart/Commit by address, verifier on. */
+    MODIFY_PROT,
+    /** ptepModifyProtStart/Commit by slot, verifier and trace off: the release-store commit. */
+    MODIFY_PROT_BY_SLOT,
+    /** A plain read, then setPteAt of the value read: the CVE-2024-36943 shape. */
+    PLAIN_READ_THEN_STORE
   }
 
   /**
@@ -123,11 +143,12 @@ class ModifyProtRaceTest {
    * it found dirty. Returns -1 when every page's final value was captured, else a page that
    * lost its last write.
    */
-  private static int stress(boolean modifyProt, int seed) throws Exception {
+  private static int stress(Cleaner cleaner, int seed) throws Exception {
     int writers = 3;
     int pages = 8;
     int storesPerWriter = 20_000;
-    Machine m = Machine.builder().cpus(writers).verify(true).build();
+    Machine m = Machine.builder().cpus(writers)
+        .verify(cleaner != Cleaner.MODIFY_PROT_BY_SLOT).build();
     MmStruct mm = m.newMm("A");
     AddressSpace file = m.newAddressSpace("f");
     Vma vma = mm.mmap(file, BASE, pages, 0, VM_READ | VM_WRITE | VM_SHARED);
@@ -156,10 +177,10 @@ class ModifyProtRaceTest {
     go.countDown();
     while (!done.get()) {
       done.set(allDead(threads));
-      cleanRound(mm, vma, file, captured, modifyProt);
+      cleanRound(mm, vma, file, captured, cleaner);
       rounds.incrementAndGet();
     }
-    cleanRound(mm, vma, file, captured, modifyProt); // one more after the writers stopped
+    cleanRound(mm, vma, file, captured, cleaner); // one more after the writers stopped
     assertEquals(null, failure.get());
     assertTrue(rounds.get() > MIN_ROUNDS);
     m.assertQuiet();
@@ -186,7 +207,7 @@ class ModifyProtRaceTest {
    * with a plain read then store), then read the pages found dirty.
    */
   private static void cleanRound(
-      MmStruct mm, Vma vma, AddressSpace file, long[] captured, boolean modifyProt) {
+      MmStruct mm, Vma vma, AddressSpace file, long[] captured, Cleaner cleaner) {
     int pages = captured.length;
     boolean[] dirty = new boolean[pages];
     MmuNotifierRange range = new MmuNotifierRange(
@@ -200,14 +221,21 @@ class ModifyProtRaceTest {
       }
       pt.ptl().lock();
       try {
-        for (int p = 0; p < pages; p++) {
+        boolean watched = Pgtable.watched(mm);
+        assertEquals(cleaner != Cleaner.MODIFY_PROT_BY_SLOT, watched);
+        int slot = pt.index(vma.start());
+        for (int p = 0; p < pages; p++, slot++) {
           long addr = vma.start() + p * 4096L;
           long seen = pt.get(addr);
-          if (Pte.dirty(seen) && modifyProt) {
+          if (Pte.dirty(seen) && cleaner == Cleaner.MODIFY_PROT) {
             long old = Pgtable.ptepModifyProtStart(vma, addr, pt);
             Pgtable.ptepModifyProtCommit(vma, addr, pt, old, Pte.mkclean(old));
             dirty[p] = Pte.dirty(old);
-          } else if (Pte.present(seen) && !modifyProt) {
+          } else if (Pte.dirty(pt.pte(slot)) && cleaner == Cleaner.MODIFY_PROT_BY_SLOT) {
+            long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+            Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old, Pte.mkclean(old), watched);
+            dirty[p] = Pte.dirty(old);
+          } else if (Pte.present(seen) && cleaner == Cleaner.PLAIN_READ_THEN_STORE) {
             Pgtable.setPteAt(mm, addr, pt, Pte.mkclean(seen)); // the CVE-2024-36943 shape
             dirty[p] = Pte.dirty(seen);
           }

@@ -5,20 +5,22 @@ import dev.ptwalk.cli.demo.HtmlReport;
 import dev.ptwalk.cli.scenario.Scenario;
 import dev.ptwalk.cli.scenario.ScenarioException;
 import dev.ptwalk.runtime.cpu.HardwareModel;
-import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.samples.RuntimeDemo;
 import dev.ptwalk.samples.driver.DirtyTrackingDriver;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.io.Reader;
+import java.io.InputStream;
 import java.io.Writer;
 import java.net.MalformedURLException;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +39,12 @@ import picocli.CommandLine;
     footer = {"", "bin/ptwalk builds the project on first use and whenever a source changed;"
         + " 'bin/ptwalk build' rebuilds it.", "",
         "Exit status: 0 success; 1 a walker broke a page-table rule, or the demo's end-to-end"
-            + " check failed; 2 bad usage or a bad scenario line."})
+            + " check failed; 2 bad usage, a bad scenario line or a file that cannot be read or"
+            + " written; 70 a bug in ptwalk."})
 public final class Ptwalk implements Callable<Integer> {
+  /** Exit status for a bug in ptwalk itself (no stack trace is printed). */
+  public static final int INTERNAL_ERROR = 70;
+
   @Spec
   CommandLine.Model.CommandSpec spec;
 
@@ -55,6 +61,12 @@ public final class Ptwalk implements Callable<Integer> {
     Run.describe(cl.getSubcommands().get("run").getCommandSpec().usageMessage());
     cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
     cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+    cl.setExecutionExceptionHandler((e, command, parsed) -> {
+      // Every expected failure is reported where it happens; this is a bug in ptwalk.
+      command.getErr().println("ptwalk " + command.getCommandName() + ": internal error: " + e
+          + "; this is a bug in ptwalk, please report it with the command and its input");
+      return INTERNAL_ERROR;
+    });
     return cl.execute(args);
   }
 
@@ -86,9 +98,14 @@ public final class Ptwalk implements Callable<Integer> {
       lines.add("Scenario lines ('#' starts a comment; numbers are decimal or 0x-hex):");
       lines.addAll(Scenario.help());
       lines.add("");
-      lines.add("A malformed line, an unknown name or verb, an overlapping VMA or a walker that"
-          + " cannot be found stops the run with a message on stderr naming the line, exit"
-          + " status 2.");
+      lines.add("Addresses are user addresses, below 0x7ffffffff000 (4-level paging). A walk with a"
+          + " bitmap gets exactly the bits its file pages need (or bits=N, at least that many).");
+      lines.add("");
+      lines.add("A line that is not UTF-8 text, a malformed line, an unknown name or verb, an"
+          + " overlapping VMA, a walker that cannot be found, refuses its arguments or throws"
+          + " stops the run with FILE:LINE: and what is wrong on stderr, exit status 2; a walker"
+          + " that breaks a page-table rule stops it with FILE:LINE: and the rule, exit status 1."
+          + " A WARN_ON prints FILE:LINE: WARNING: on stderr and the run goes on.");
       usage.description(lines.toArray(new String[0]));
     }
 
@@ -117,25 +134,57 @@ public final class Ptwalk implements Callable<Integer> {
           }
         }
       }
-      if (!Files.isReadable(file)) {
-        err.println("ptwalk run: cannot read scenario file " + file);
+      String unreadable = unreadable(file);
+      if (unreadable != null) {
+        err.println("ptwalk run: cannot read scenario file " + file + ": " + unreadable);
         return 2;
       }
+      PrintStream warnings = new PrintStream(new WriterOutputStream(err), true,
+          StandardCharsets.UTF_8);
       try (URLClassLoader loader = new URLClassLoader(urls.toArray(new URL[0]), parent);
-          Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        new Scenario(file.toString(), loader, out).run(in);
+          InputStream in = Files.newInputStream(file)) {
+        new Scenario(file.toString(), loader, out, warnings).run(in);
         out.flush();
         return 0;
       } catch (ScenarioException e) {
         out.flush();
+        warnings.flush();
         err.println(e.getMessage());
-        return 2;
-      } catch (VerifierViolation e) {
+        return e.status();
+      } catch (IOException e) {
         out.flush();
-        err.println(file + ": a walker broke a page-table rule: " + e.getMessage());
-        return 1;
+        err.println("ptwalk run: cannot read scenario file " + file + ": " + reason(e));
+        return 2;
       }
     }
+  }
+
+  /** Why {@code file} cannot be read as a scenario, or null when it can. */
+  static String unreadable(Path file) {
+    if (!Files.exists(file)) {
+      return "no such file";
+    }
+    if (Files.isDirectory(file)) {
+      return "it is a directory";
+    }
+    if (!Files.isReadable(file)) {
+      return "permission denied";
+    }
+    return null;
+  }
+
+  /** What went wrong in an I/O exception, in words. */
+  static String reason(IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return "no such file or directory";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof FileSystemException && ((FileSystemException) e).getReason() != null) {
+      return ((FileSystemException) e).getReason();
+    }
+    return String.valueOf(e.getMessage());
   }
 
   /** {@code ptwalk demo}. */
@@ -188,20 +237,48 @@ public final class Ptwalk implements Callable<Integer> {
         err.println("ptwalk demo: " + e.getMessage());
         return 2;
       }
-      PrintStream progress = new PrintStream(new WriterOutputStream(err), true,
-          StandardCharsets.UTF_8);
-      DriverDemo.Result result = DriverDemo.run(options, progress);
-      PrintStream printed = new PrintStream(new WriterOutputStream(out), true,
-          StandardCharsets.UTF_8);
-      DriverDemo.print(options, result, printed);
-      printed.flush();
+      // Open the page before the run: a bad path is reported at once, not after a long run.
+      Writer page = null;
       if (html != null) {
-        try (Writer page = Files.newBufferedWriter(html, StandardCharsets.UTF_8)) {
-          HtmlReport.write(options, result, page);
+        String problem = unwritable(html);
+        if (problem == null) {
+          try {
+            page = Files.newBufferedWriter(html, StandardCharsets.UTF_8);
+          } catch (IOException e) {
+            problem = reason(e);
+          }
         }
-        out.println("wrote " + html);
+        if (problem != null) {
+          err.println("ptwalk demo: cannot write --html " + html + ": " + problem);
+          return 2;
+        }
       }
-      return result.mismatched().isEmpty() ? 0 : 1;
+      try (Writer pageOut = page) {
+        PrintStream progress = new PrintStream(new WriterOutputStream(err), true,
+            StandardCharsets.UTF_8);
+        DriverDemo.Result result = DriverDemo.run(options, progress);
+        PrintStream printed = new PrintStream(new WriterOutputStream(out), true,
+            StandardCharsets.UTF_8);
+        DriverDemo.print(options, result, printed);
+        printed.flush();
+        if (pageOut != null) {
+          HtmlReport.write(options, result, pageOut);
+          out.println("wrote " + html);
+        }
+        return result.mismatched().isEmpty() ? 0 : 1;
+      }
+    }
+
+    /** Why {@code file} cannot be written as the page, or null when it may be. */
+    static String unwritable(Path file) {
+      if (Files.isDirectory(file)) {
+        return "it is a directory; give a file name, for example " + file.resolve("demo.html");
+      }
+      Path parent = file.toAbsolutePath().getParent();
+      if (parent != null && !Files.isDirectory(parent)) {
+        return "directory " + parent + " does not exist";
+      }
+      return null;
     }
   }
 

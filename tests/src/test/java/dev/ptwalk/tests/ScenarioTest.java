@@ -166,8 +166,8 @@ class ScenarioTest {
     fails("4: 'applyAsClean' is not CLASS#METHOD (for example"
         + " dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean)", SETUP_A.split("\n")[0],
         SETUP_A.split("\n")[1], SETUP_A.split("\n")[2], "walk applyAsClean buf first=0 nr=1");
-    fails("4: dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean rejected its arguments: bitmap"
-        + " holds 64 bits but the range needs 100: bitmapPgoff=0, firstIndex=0, nr=100",
+    fails("4: bits=10 is too small: file pages [0, 100) are bits [0, 100) of a bitmap from"
+        + " bitmap_pgoff=0; give bits=100 or more",
         SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
         "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean buf first=0 nr=100 bits=10");
   }

@@ -39,6 +39,32 @@ final class TestCallbacks {
     return Pte.mkclean(pte);
   }
 
+  /** How many calls {@link #recording} recorded in {@link #seenAddr} and {@link #seenPte}. */
+  static final AtomicInteger seen = new AtomicInteger();
+  static final long[] seenAddr = new long[64];
+  static final long[] seenPte = new long[64];
+
+  /**
+   * A pure callback (its result depends on its argument alone) that also records what it is
+   * called with, for the test: the recording is the test's instrument, not part of the leaf.
+   */
+  @PteCallback(value = CLEAN, name = "applyAsRecordingClean")
+  static long recording(long pte, long addr) {
+    int call = seen.getAndIncrement();
+    seenAddr[call] = addr;
+    seenPte[call] = pte;
+    return Pte.mkclean(pte);
+  }
+
+  /** A callback that refuses every present PTE with an IllegalArgumentException. */
+  @PteCallback(value = CLEAN, name = "applyAsRefusingClean")
+  static long refusing(long pte, long addr) {
+    if (Pte.present(pte)) {
+      throw new IllegalArgumentException("refusing 0x" + Long.toHexString(addr));
+    }
+    return pte;
+  }
+
   @PteCallback(value = CLEAN, name = "applyAsGatedClean")
   static long gated(long pte, long addr) {
     if (addr == gateAt) {

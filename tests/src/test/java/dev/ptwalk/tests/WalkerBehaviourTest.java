@@ -332,6 +332,40 @@ class WalkerBehaviourTest {
         m.trace().events(TlbFlush.class));
   }
 
+  /**
+   * The generated walker calls the callback on a plain read of each PTE, and again, for a PTE
+   * whose value that changes, on the value ptepModifyProtStart took. A pure callback sees the same
+   * value both times when nothing races, and so returns the same: README says callbacks must be
+   * pure for this reason.
+   */
+  @Test
+  void aPureCallbackSeesTheSameValueOnThePlainReadAndOnTheValueTaken() {
+    Vma va = a.mmap(buf, A0, 4, 0, FLAGS);
+    dirty(a, va, 1, 3);
+    m.cpu(0).load(a, va.addressOf(2)); // present and clean: the callback leaves it alone
+    long pte1 = a.followPte(va.addressOf(1));
+    long pte2 = a.followPte(va.addressOf(2));
+    long pte3 = a.followPte(va.addressOf(3));
+    assertTrue(Pte.dirty(pte1) && Pte.dirty(pte3) && Pte.present(pte2) && !Pte.dirty(pte2));
+    TestCallbacks.seen.set(0);
+    assertEquals(2, TestCallbacksWalkers.applyAsRecordingClean(buf, 0, 4));
+    int calls = TestCallbacks.seen.get();
+    List<String> seen = new ArrayList<>();
+    for (int i = 0; i < calls; i++) {
+      seen.add(Long.toHexString(TestCallbacks.seenAddr[i]) + "=" + Pte.toString(
+          TestCallbacks.seenPte[i]));
+    }
+    assertEquals(List.of(
+        Long.toHexString(A0) + "=" + Pte.toString(0), // not present: one call, unchanged
+        Long.toHexString(A0 + P) + "=" + Pte.toString(pte1), // the plain read...
+        Long.toHexString(A0 + P) + "=" + Pte.toString(pte1), // ...and the value taken: the same
+        Long.toHexString(A0 + 2 * P) + "=" + Pte.toString(pte2), // clean: one call
+        Long.toHexString(A0 + 3 * P) + "=" + Pte.toString(pte3),
+        Long.toHexString(A0 + 3 * P) + "=" + Pte.toString(pte3)), seen);
+    assertEquals(Pte.mkclean(pte1), a.followPte(va.addressOf(1)));
+    assertEquals(Pte.mkclean(pte3), a.followPte(va.addressOf(3)));
+  }
+
   @Test
   void badArgumentsAreRejectedBeforeAnythingIsTouched() {
     Vma va = a.mmap(buf, A0, 16, 0, FLAGS);

@@ -898,4 +898,71 @@ class BodyCheckTest {
         "  }"),
         "unbalanced-flush-pending");
   }
+
+  // ------------------------------------------- point 10: clear_refs_write's order of the flush
+
+  /**
+   * {@code clear_refs_write} with {@code CLEAR_REFS_SOFT_DIRTY}: inc_tlb_flush_pending, the
+   * bracket over the walk, invalidate_range_end, then flush_tlb_mm, then dec_tlb_flush_pending.
+   * {@code flush} is the statement between the end and the dec.
+   */
+  private static JavaFileObject clearRefs(String flush, String dec) {
+    return walker(
+        "  @CheckedWalker static void clearRefs(MmStruct mm, Vma vma, PteTable pt, long a) {",
+        "    mm.incTlbFlushPending();",
+        "    try {",
+        "      MmuNotifierRange r =",
+        "          new MmuNotifierRange(MmuNotifierEvent.SOFT_DIRTY, 0, mm, 0, -1L);",
+        "      MmuNotifiers.invalidateRangeStart(r);",
+        "      try {",
+        "        wp(vma, pt, a); // <-",
+        "      } finally {",
+        "        MmuNotifiers.invalidateRangeEnd(r);",
+        "      }",
+        "    } finally {",
+        "      try {",
+        "        " + flush,
+        "      } finally {",
+        "        " + dec,
+        "      }",
+        "    }",
+        "  }");
+  }
+
+  @Test
+  void theClearRefsOrderFlushingAfterTheEndAndBeforeTheDecIsAccepted() {
+    accepts(clearRefs("TlbFlush.flushTlbMm(mm);", "mm.decTlbFlushPending();"));
+  }
+
+  @Test
+  void withThePendingCountRaisedAFlushAfterTheDecIsRejected() {
+    rejects(clearRefs("mm.decTlbFlushPending();", "TlbFlush.flushTlbMm(mm);"),
+        "missing-flush", "wp changes a PTE, but no TLB flush of VMA vma runs between it and"
+            + " decTlbFlushPending at line " + (HEADER.size() + 14) + " on some path: the raised"
+            + " tlb_flush_pending lets the flush follow invalidateRangeEnd");
+  }
+
+  @Test
+  void withThePendingCountRaisedNoFlushAtAllIsRejected() {
+    rejects(clearRefs("mm.decTlbFlushPending();", "mm.hashCode();"),
+        "missing-flush", "between it and decTlbFlushPending at line " + (HEADER.size() + 14));
+  }
+
+  @Test
+  void withoutThePendingCountTheClearRefsOrderIsRejectedAtTheEnd() {
+    rejects(walker(
+        "  @CheckedWalker static void clearRefs(MmStruct mm, Vma vma, PteTable pt, long a) {",
+        "    MmuNotifierRange r =",
+        "        new MmuNotifierRange(MmuNotifierEvent.SOFT_DIRTY, 0, mm, 0, -1L);",
+        "    MmuNotifiers.invalidateRangeStart(r);",
+        "    try {",
+        "      wp(vma, pt, a); // <-",
+        "    } finally {",
+        "      MmuNotifiers.invalidateRangeEnd(r);",
+        "    }",
+        "    TlbFlush.flushTlbMm(mm);",
+        "  }"),
+        "missing-flush", "between it and invalidateRangeEnd at line " + (HEADER.size() + 8),
+        "(a flush after invalidateRangeEnd is too late)");
+  }
 }

@@ -1,12 +1,43 @@
 package dev.ptwalk.runtime;
 
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Event counts of one {@link Machine}: TLB and cache flushes, notifier brackets, faults and
- * warnings. Read by tests, the demo and benchmarks; incremented by the runtime.
+ * warnings. Read by tests, the demo and benchmarks; incremented by the runtime alone (through
+ * {@link RuntimeInternals#counters()}).
  */
 public final class Counters {
+  static {
+    RuntimeInternals.setCounterUpdates(new RuntimeInternals.CounterUpdates() {
+      @Override
+      public void countTlbFlushRange(Counters c, long entriesDropped) {
+        c.countTlbFlushRange(entriesDropped);
+      }
+
+      @Override
+      public void countTlbFlushMm(Counters c, long entriesDropped) {
+        c.countTlbFlushMm(entriesDropped);
+      }
+
+      @Override
+      public void countCacheFlushRange(Counters c) {
+        c.countCacheFlushRange();
+      }
+
+      @Override
+      public void countNotifierBracket(Counters c) {
+        c.countNotifierBracket();
+      }
+
+      @Override
+      public void countFault(Counters c) {
+        c.countFault();
+      }
+    });
+  }
+
   private final AtomicLong tlbFlushRange = new AtomicLong();
   private final AtomicLong tlbFlushMm = new AtomicLong();
   private final AtomicLong tlbEntriesInvalidated = new AtomicLong();
@@ -52,30 +83,30 @@ public final class Counters {
     return warnings.get();
   }
 
-  /** Count a {@code flushTlbRange}; runtime-internal. */
-  public void countTlbFlushRange(long entriesDropped) {
+  /** Count a {@code flushTlbRange}. */
+  void countTlbFlushRange(long entriesDropped) {
     tlbFlushRange.incrementAndGet();
     tlbEntriesInvalidated.addAndGet(entriesDropped);
   }
 
-  /** Count a {@code flushTlbMm}; runtime-internal. */
-  public void countTlbFlushMm(long entriesDropped) {
+  /** Count a {@code flushTlbMm}. */
+  void countTlbFlushMm(long entriesDropped) {
     tlbFlushMm.incrementAndGet();
     tlbEntriesInvalidated.addAndGet(entriesDropped);
   }
 
-  /** Count a {@code flushCacheRange}; runtime-internal. */
-  public void countCacheFlushRange() {
+  /** Count a {@code flushCacheRange}. */
+  void countCacheFlushRange() {
     cacheFlushRange.incrementAndGet();
   }
 
-  /** Count an {@code invalidateRangeStart}; runtime-internal. */
-  public void countNotifierBracket() {
+  /** Count an {@code invalidateRangeStart}. */
+  void countNotifierBracket() {
     notifierBrackets.incrementAndGet();
   }
 
-  /** Count a page fault; runtime-internal. */
-  public void countFault() {
+  /** Count a page fault. */
+  void countFault() {
     faults.incrementAndGet();
   }
 

@@ -3,6 +3,7 @@ package dev.ptwalk.runtime;
 import dev.ptwalk.runtime.cpu.Cpu;
 import dev.ptwalk.runtime.cpu.HardwareModel;
 import dev.ptwalk.runtime.debug.Verifier;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.AddressSpace;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.PhysMem;
@@ -39,21 +40,23 @@ public final class Machine {
   private final Counters counters = new Counters();
   private final Map<String, MmStruct> mms = new LinkedHashMap<>();
   private final Map<String, AddressSpace> addressSpaces = new LinkedHashMap<>();
+  private final boolean softDirty;
 
   private Machine(Builder b) {
     this.pagingMode = b.pagingMode;
+    this.softDirty = b.softDirty;
     this.trace = new Trace(b.trace);
     this.verifier = new Verifier(b.verify);
     List<Cpu> list = new ArrayList<>();
     for (int i = 0; i < b.cpus; i++) {
-      list.add(new Cpu(this, i, b.tlbEntries, b.hardware));
+      list.add(RuntimeInternals.cpu().newCpu(this, i, b.tlbEntries, b.hardware));
     }
     this.cpus = List.copyOf(list);
   }
 
   /**
-   * A builder with the defaults: 2 x86 CPUs, 4-level paging, 64 TLB entries, no trace, no
-   * verifier.
+   * A builder with the defaults: 2 x86 CPUs, 4-level paging, 64 TLB entries, soft-dirty tracking
+   * compiled in, no trace, no verifier.
    */
   public static Builder builder() {
     return new Builder();
@@ -67,8 +70,20 @@ public final class Machine {
     private boolean verify;
     private boolean trace;
     private HardwareModel hardware = HardwareModel.X86;
+    private boolean softDirty = true;
 
     private Builder() {}
+
+    /**
+     * {@code CONFIG_MEM_SOFT_DIRTY}: whether soft-dirty tracking is compiled in (on by default).
+     * When off, {@code _PAGE_SOFT_DIRTY} and {@code VM_SOFTDIRTY} are 0 as in such a kernel: the
+     * fault paths' {@code pte_mkdirty} sets only the dirty bit, new VMAs get no {@code
+     * VM_SOFTDIRTY}, and soft-dirty never makes a VMA want write notification.
+     */
+    public Builder softDirty(boolean on) {
+      this.softDirty = on;
+      return this;
+    }
 
     /** How the CPUs' TLBs treat the dirty bit; {@link HardwareModel#X86} by default. */
     public Builder hardware(HardwareModel model) {
@@ -124,6 +139,11 @@ public final class Machine {
     }
   }
 
+  /** {@code IS_ENABLED(CONFIG_MEM_SOFT_DIRTY)}: see {@link Builder#softDirty}. */
+  public boolean softDirtyEnabled() {
+    return softDirty;
+  }
+
   /** 4-level or 5-level paging; every mm of this machine uses it. */
   public PagingMode pagingMode() {
     return pagingMode;
@@ -166,15 +186,24 @@ public final class Machine {
   /** {@code mm_alloc}: a new, empty process address space named {@code name} (unique). */
   public synchronized MmStruct newMm(String name) {
     checkName(name, mms.containsKey(name), "mm");
-    MmStruct mm = new MmStruct(this, name, mms.size());
+    MmStruct mm = RuntimeInternals.mm().newMm(this, name, mms.size());
     mms.put(name, mm);
     return mm;
   }
 
-  /** A new file's {@code address_space} named {@code name} (unique). */
+  /** A new file's {@code address_space} named {@code name} (unique), backed by nothing but RAM. */
   public synchronized AddressSpace newAddressSpace(String name) {
+    return newAddressSpace(name, AddressSpace.Backing.RAM);
+  }
+
+  /**
+   * A new file's {@code address_space} named {@code name} (unique) with the given backing: {@code
+   * SHMEM} for a tmpfs file or a memfd ({@code shmem_file_setup}), {@code DISK} for a file on a
+   * disk file system.
+   */
+  public synchronized AddressSpace newAddressSpace(String name, AddressSpace.Backing backing) {
     checkName(name, addressSpaces.containsKey(name), "address space");
-    AddressSpace mapping = new AddressSpace(this, name);
+    AddressSpace mapping = RuntimeInternals.addressSpace().newAddressSpace(this, name, backing);
     addressSpaces.put(name, mapping);
     return mapping;
   }

@@ -12,7 +12,7 @@ import dev.ptwalk.runtime.check.PteTransform;
  * they never touch a page table. A PTE is <em>none</em> when it is zero.
  *
  * <p>Layout: present bit 0, RW 1, user 2, PWT 3, PCD 4, accessed 5, dirty 6, PSE 7, global 8,
- * uffd-wp (software) 10, soft-dirty (software) 11, pfn in bits 12-51, NX 63.
+ * special (software) 9, uffd-wp (software) 10, soft-dirty (software) 11, pfn in bits 12-51, NX 63.
  */
 public final class Pte {
   /** {@code _PAGE_BIT_PRESENT}. */
@@ -33,6 +33,8 @@ public final class Pte {
   public static final int BIT_PSE = 7;
   /** {@code _PAGE_BIT_GLOBAL}. */
   public static final int BIT_GLOBAL = 8;
+  /** {@code _PAGE_BIT_SPECIAL}: software bit 9 on x86-64, a PTE with no struct page behind it. */
+  public static final int BIT_SPECIAL = 9;
   /** {@code _PAGE_BIT_UFFD_WP}: software bit 10 on x86-64. */
   public static final int BIT_UFFD_WP = 10;
   /** {@code _PAGE_BIT_SOFT_DIRTY}: software bit 11 on x86-64. */
@@ -58,6 +60,8 @@ public final class Pte {
   public static final long PSE = 1L << BIT_PSE;
   /** {@code _PAGE_GLOBAL}. */
   public static final long GLOBAL = 1L << BIT_GLOBAL;
+  /** {@code _PAGE_SPECIAL}. */
+  public static final long SPECIAL = 1L << BIT_SPECIAL;
   /** {@code _PAGE_UFFD_WP}. */
   public static final long UFFD_WP = 1L << BIT_UFFD_WP;
   /** {@code _PAGE_SOFT_DIRTY}. */
@@ -69,6 +73,15 @@ public final class Pte {
   public static final long PFN_MASK = ((1L << 52) - 1) & ~((1L << 12) - 1);
   /** The largest pfn a PTE can hold (40 bits). */
   public static final long MAX_PFN = (1L << 40) - 1;
+
+  /**
+   * {@code make_pte_marker(PTE_MARKER_UFFD_WP)}: the PTE of an unpopulated page that userfaultfd
+   * write-protected, so that the protection survives until the page is faulted in. Modelled as a
+   * non-present, non-none PTE holding only {@link #UFFD_WP}: {@code mkuffdWp(0L)} is this marker,
+   * {@link #uffdWp} is true of it and {@link #present} false. The kernel encodes it as a swap
+   * entry; no swap entries are modelled, so every non-present, non-none PTE is a marker.
+   */
+  public static final long PTE_MARKER_UFFD_WP = UFFD_WP;
 
   private Pte() {}
 
@@ -126,6 +139,33 @@ public final class Pte {
   @PteQuery
   public static boolean uffdWp(long pte) {
     return (pte & UFFD_WP) != 0;
+  }
+
+  /** {@code pte_special}: no struct page behind it (the zero page, a raw pfn). */
+  @PteQuery
+  public static boolean special(long pte) {
+    return (pte & SPECIAL) != 0;
+  }
+
+  /** {@code is_pte_marker}: a PTE marker (not present, not none). */
+  @PteQuery
+  public static boolean isPteMarker(long pte) {
+    return pte == PTE_MARKER_UFFD_WP;
+  }
+
+  /** {@code pte_marker_uffd_wp}: the uffd-wp marker of a write-protected unpopulated page. */
+  @PteQuery
+  public static boolean pteMarkerUffdWp(long pte) {
+    return pte == PTE_MARKER_UFFD_WP;
+  }
+
+  /**
+   * {@code pte_swp_uffd_wp_any}: a non-present PTE that carries uffd write-protection, as a swap
+   * entry's bit or as a marker (here always a marker).
+   */
+  @PteQuery
+  public static boolean swpUffdWpAny(long pte) {
+    return !present(pte) && !none(pte) && uffdWp(pte);
   }
 
   /** {@code pte_huge}: the PSE bit, set on PMD and PUD leaves. */
@@ -212,6 +252,12 @@ public final class Pte {
     return pte & ~UFFD_WP;
   }
 
+  /** {@code pte_mkspecial}: set the special bit. */
+  @PteTransform(sets = "SPECIAL")
+  public static long mkspecial(long pte) {
+    return pte | SPECIAL;
+  }
+
   /** {@code pte_mkhuge}: set PSE. */
   @PteTransform(sets = "PSE")
   public static long mkhuge(long pte) {
@@ -243,12 +289,15 @@ public final class Pte {
 
   /**
    * A short human-readable form, as a kernel engineer would read a PTE dump: {@code
-   * pfn=0x1234 P RW U A D} (absent bits omitted), or {@code none}.
+   * pfn=0x1234 P RW U A D} (absent bits omitted), {@code none}, or {@code marker UFFD_WP}.
    */
   @PteQuery
   public static String toString(long pte) {
     if (none(pte)) {
       return "none";
+    }
+    if (isPteMarker(pte)) {
+      return "marker UFFD_WP";
     }
     StringBuilder sb = new StringBuilder("pfn=0x").append(Long.toHexString(pfn(pte)));
     if (present(pte)) sb.append(" P");
@@ -257,6 +306,7 @@ public final class Pte {
     if (young(pte)) sb.append(" A");
     if (dirty(pte)) sb.append(" D");
     if (huge(pte)) sb.append(" PSE");
+    if (special(pte)) sb.append(" SPECIAL");
     if (uffdWp(pte)) sb.append(" UFFD_WP");
     if (softDirty(pte)) sb.append(" SD");
     return sb.toString();

@@ -10,12 +10,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Every public or protected declaration of the runtime, and every enum constant, carries a
  * javadoc comment (doclint checks that the comments are well-formed; this checks they exist).
  */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class JavadocPresenceTest {
   private static final Pattern DECLARATION = Pattern.compile(
       "^\\s*(public |protected |default |record |[A-Z]\\w* [A-Z][A-Z0-9_]* = )");

@@ -79,6 +79,19 @@ public final class Line {
     return kv;
   }
 
+  /**
+   * A decimal or {@code 0x}-hex number read as 64 unsigned bits (a negative decimal wraps), for
+   * addresses; {@code what} names it in errors.
+   */
+  public long unsigned(String text, String what) {
+    try {
+      return text.startsWith("0x") || text.startsWith("0X")
+          ? Long.parseUnsignedLong(text.substring(2), 16) : Long.parseLong(text);
+    } catch (NumberFormatException e) {
+      throw error(what + " '" + text + "' is not a number (decimal, or hex with 0x)");
+    }
+  }
+
   /** A decimal or {@code 0x}-hex number in {@code [min, max]}; {@code what} names it in errors. */
   public long number(String text, String what, long min, long max) {
     long v;

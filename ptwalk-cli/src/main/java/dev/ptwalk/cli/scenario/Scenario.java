@@ -14,13 +14,20 @@ import dev.ptwalk.runtime.Pte;
 import dev.ptwalk.runtime.cpu.SignalException;
 import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.runtime.mm.AddressSpace;
-import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.cli.scenario.Verb.Phase;
+import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.trace.TraceEvent;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.Reader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -53,7 +60,8 @@ import java.util.stream.Collectors;
  * writable VMA makes it writable, dirty and young again ({@code pfn_mkwrite} for {@code pfnmap},
  * {@code page_mkwrite} otherwise, copy-on-write for a private VMA); an access outside every VMA, or
  * a store to a VMA without {@code write}, is a segfault, printed, and the scenario goes on. The
- * runtime verifier is on: a walker that breaks a page-table rule stops the run.
+ * runtime verifier is on: a walker that breaks a page-table rule stops the run. A {@code WARN_ON}
+ * that fires prints {@code FILE:LINE: WARNING: ...} on the error stream, and the run goes on.
  */
 public final class Scenario {
   /**
@@ -84,6 +92,7 @@ public final class Scenario {
   private final String file;
   private final ClassLoader walkers;
   private final JsonLines out;
+  private final PrintStream err;
   private int cpus = 2;
   private Machine machine;
   private final Map<String, MmStruct> mms = new LinkedHashMap<>();
@@ -92,14 +101,18 @@ public final class Scenario {
   private final List<Line> setup = new ArrayList<>();
   private boolean accessed;
 
+  /** Bits of the largest bitmap the runner allocates for a walk: 2^30 (128 MiB). */
+  public static final long MAX_BITS = 1L << 30;
+
   /**
    * A scenario named {@code file} (for messages) whose walkers are loaded from {@code walkers},
-   * printing to {@code out}.
+   * printing its JSON lines to {@code out} and warnings to {@code err}.
    */
-  public Scenario(String file, ClassLoader walkers, PrintStream out) {
+  public Scenario(String file, ClassLoader walkers, PrintStream out, PrintStream err) {
     this.file = file;
     this.walkers = walkers;
     this.out = new JsonLines(out);
+    this.err = err;
   }
 
   /**
@@ -126,24 +139,67 @@ public final class Scenario {
   }
 
   /**
-   * Run every line of {@code in}.
+   * Run every line of {@code in}, which must be UTF-8 text.
    *
-   * @throws ScenarioException for a malformed line, an unknown name or verb, an overlapping VMA,
-   *     a walker that cannot be found or is called with bad arguments (nothing after that line
-   *     runs)
-   * @throws VerifierViolation when a walker breaks a page-table rule
+   * @throws ScenarioException for a line that is not UTF-8 text, a malformed line, an unknown name
+   *     or verb, an overlapping VMA, a walker that cannot be found or is called with bad
+   *     arguments or that throws (status 2), or a walker that breaks a page-table rule (status 1);
+   *     nothing after that line runs
    */
-  public void run(Reader in) throws IOException {
-    BufferedReader reader = new BufferedReader(in);
-    String text;
+  public void run(InputStream in) throws IOException {
+    BufferedInputStream bytes = new BufferedInputStream(in);
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
     int number = 0;
-    while ((text = reader.readLine()) != null) {
-      number++;
-      List<String> tokens = tokens(text);
-      if (!tokens.isEmpty()) {
-        execute(number, tokens);
+    for (int c = bytes.read(); ; c = bytes.read()) {
+      if (c == -1 && line.size() == 0) {
+        return;
+      }
+      if (c == -1 || c == '\n') {
+        number++;
+        List<String> tokens = tokens(decode(number, line.toByteArray()));
+        line.reset();
+        if (!tokens.isEmpty()) {
+          execute(number, tokens);
+        }
+        if (c == -1) {
+          return;
+        }
+      } else {
+        line.write(c);
       }
     }
+  }
+
+  /** Line {@code number} as text: strict UTF-8, no control characters but tab and CR. */
+  private String decode(int number, byte[] bytes) {
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    CharBuffer text = CharBuffer.allocate(bytes.length);
+    CoderResult result = utf8.decode(in, text, true);
+    if (!result.isError()) {
+      result = utf8.flush(text);
+    }
+    if (result.isError()) {
+      throw new ScenarioException(file, number, String.format(
+          "byte 0x%02x at column %d is not UTF-8; a scenario file is UTF-8 text",
+          bytes[in.position()] & 0xff, in.position() + 1));
+    }
+    text.flip();
+    String s = text.toString();
+    if (number == 1 && s.startsWith("\ufeff")) {
+      s = s.substring(1); // a byte order mark
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+        throw new ScenarioException(file, number, String.format(
+            "control character U+%04X at column %d; a scenario line holds printable text", (int) ch,
+            i + 1));
+      }
+    }
+    return s;
   }
 
   /** Whitespace-separated tokens, up to a token that starts with '#'. */
@@ -174,10 +230,33 @@ public final class Scenario {
     if (verb.phase() == Phase.ACTION) {
       accessed = true;
     }
-    verb.action().run(this, line);
+    int mark = machine().trace().size();
+    try {
+      verb.action().run(this, line);
+    } catch (VerifierViolation e) {
+      throw new ScenarioException(file, number, "a walker broke a page-table rule: "
+          + e.getMessage(), ScenarioException.RULE_BROKEN);
+    } catch (IllegalArgumentException e) {
+      throw line.error(e.getMessage()); // the runtime refused it, and changed nothing
+    } finally {
+      warnings(number, mark);
+    }
     if (verb.phase() == Phase.SETUP) {
       setup.add(line);
     }
+  }
+
+  /** Print the warnings of line {@code number}, recorded after {@code mark}; forget the trace. */
+  private void warnings(int number, int mark) {
+    if (machine == null) {
+      return;
+    }
+    for (TraceEvent e : machine.trace().eventsSince(mark)) {
+      if (e instanceof TraceEvent.Warning) {
+        err.println(file + ":" + number + ": WARNING: " + ((TraceEvent.Warning) e).message());
+      }
+    }
+    machine.trace().clear();
   }
 
   /** "a, b or c". */
@@ -234,15 +313,11 @@ public final class Scenario {
         throw l.error("missing " + key + "=...; usage: " + l.verb().usage());
       }
     }
-    long start = l.number(kv.get("start"), "start", 0, Long.MAX_VALUE);
+    long start = address(l, kv.get("start"), "start");
     long pages = l.number(kv.get("pages"), "pages", 1, Long.MAX_VALUE);
     long pgoff = l.number(kv.get("pgoff"), "pgoff", 0, Long.MAX_VALUE);
     long flags = flags(l, kv.get("flags"));
-    try {
-      mm.mmap(mapping, start, pages, pgoff, flags);
-    } catch (IllegalArgumentException e) {
-      throw l.error(e.getMessage());
-    }
+    mm.mmap(mapping, start, pages, pgoff, flags);
   }
 
   private void write(Line l) {
@@ -256,7 +331,7 @@ public final class Scenario {
   private void access(Line l, boolean write) {
     l.arity(2, 3);
     MmStruct mm = mm(l, l.arg(1));
-    long addr = l.number(l.arg(2), "ADDR", 0, Long.MAX_VALUE);
+    long addr = address(l, l.arg(2), "ADDR");
     if ((addr & 7) != 0) {
       throw l.error("ADDR 0x" + Long.toHexString(addr)
           + " must be 8-byte aligned: accesses are 64-bit words");
@@ -287,22 +362,16 @@ public final class Scenario {
   private void pte(Line l) {
     l.arity(2, 2);
     MmStruct mm = mm(l, l.arg(1));
-    long addr = l.number(l.arg(2), "ADDR", 0, Long.MAX_VALUE);
-    long pte;
-    try {
-      pte = mm.followPte(addr);
-    } catch (IllegalArgumentException e) {
-      throw l.error(e.getMessage());
-    }
-    long value = pte;
+    long addr = address(l, l.arg(2), "ADDR");
+    long pte = mm.followPte(addr);
     out.print(l.number(), g -> {
       g.writeObjectFieldStart("pte");
       g.writeStringField("mm", mm.name());
       JsonLines.hex(g, "addr", addr);
-      g.writeBooleanField("present", Pte.present(value));
-      g.writeBooleanField("write", Pte.write(value));
-      g.writeBooleanField("dirty", Pte.dirty(value));
-      g.writeBooleanField("young", Pte.young(value));
+      g.writeBooleanField("present", Pte.present(pte));
+      g.writeBooleanField("write", Pte.write(pte));
+      g.writeBooleanField("dirty", Pte.dirty(pte));
+      g.writeBooleanField("young", Pte.young(pte));
       g.writeEndObject();
     });
   }
@@ -317,18 +386,28 @@ public final class Scenario {
     }
     long first = l.number(kv.get("first"), "first", 0, Long.MAX_VALUE);
     long nr = l.number(kv.get("nr"), "nr", 0, Long.MAX_VALUE);
+    if (first > Long.MAX_VALUE - nr) {
+      throw l.error("first + nr overflows: first=" + first + ", nr=" + nr
+          + "; the walk covers file pages [first, first + nr)");
+    }
     Method method = findWalker(l, target);
     boolean bitmap = method.getParameterCount() == 6;
     if (!bitmap && (kv.containsKey("bitmap_pgoff") || kv.containsKey("bits"))) {
       throw l.error(target + " takes no bitmap: bitmap_pgoff= and bits= are for bitmap walkers");
     }
-    long bitmapPgoff = kv.containsKey("bitmap_pgoff")
-        ? l.number(kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE) : first;
-    long bits = kv.containsKey("bits") ? l.number(kv.get("bits"), "bits", 0, 1L << 30) : nr;
-    if (bits > (1L << 30)) {
-      throw l.error("bits=" + bits + " is more than 2^30");
+    long bitmapPgoff = first;
+    long bits = 0;
+    if (bitmap) {
+      if (kv.containsKey("bitmap_pgoff")) {
+        bitmapPgoff = l.number(kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE);
+        if (bitmapPgoff > first) {
+          throw l.error("bitmap_pgoff=" + bitmapPgoff + " is past first=" + first
+              + ": bit 0 of the bitmap is file page bitmap_pgoff, so it must be at most first");
+        }
+      }
+      bits = bits(l, kv.get("bits"), first, nr, bitmapPgoff);
     }
-    long[] map = new long[(int) ((bits + 63) / 64)];
+    long[] map = new long[(int) ((bits + 63) >>> 6)];
     DirtyWindow window = new DirtyWindow();
     int mark = machine().trace().size();
     long warningsBefore = machine().counters().warnings();
@@ -340,27 +419,22 @@ public final class Scenario {
     } catch (IllegalAccessException e) {
       throw l.error(target + " cannot be called: " + e.getMessage());
     } catch (InvocationTargetException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof VerifierViolation) {
-        throw (VerifierViolation) cause;
-      }
-      if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
-        throw l.error(target + " rejected its arguments: " + cause.getMessage());
-      }
-      throw l.error(target + " threw " + cause);
+      throw walkFailed(l, target, method, e.getCause());
     }
     List<TraceEvent> events = machine().trace().eventsSince(mark);
     long warnings = machine().counters().warnings() - warningsBefore;
-    machine().trace().clear();
-    long modified = total;
+    long bitCount = bits;
     out.print(l.number(), g -> {
       g.writeStringField("walk", target);
-      g.writeNumberField("total", modified);
+      g.writeNumberField("total", total);
       if (bitmap) {
         g.writeArrayFieldStart("bits");
-        for (int i = 0; i < map.length * 64L; i++) {
-          if ((map[i >>> 6] & (1L << (i & 63))) != 0) {
-            g.writeNumber(i);
+        for (int w = 0; w < map.length; w++) {
+          for (long word = map[w]; word != 0; word &= word - 1) {
+            long bit = ((long) w << 6) + Long.numberOfTrailingZeros(word);
+            if (bit < bitCount) {
+              g.writeNumber(bit);
+            }
           }
         }
         g.writeEndArray();
@@ -396,6 +470,102 @@ public final class Scenario {
     });
   }
 
+  /**
+   * The bits of the bitmap a walk of file pages {@code [first, first + nr)} gets: {@code bits=}
+   * when given, which must hold every bit the walk may set (exactly, not rounded up to a word),
+   * else exactly those bits. At most {@link #MAX_BITS}.
+   */
+  private static long bits(Line l, String given, long first, long nr, long bitmapPgoff) {
+    long needed = first + nr - bitmapPgoff;
+    if (given == null) {
+      if (needed > MAX_BITS) {
+        throw l.error("the walk needs a bitmap of " + needed + " bits (file pages [" + first
+            + ", " + (first + nr) + ") from bitmap_pgoff=" + bitmapPgoff + "), more than 2^30,"
+            + " the largest the runner allocates; walk fewer pages per line");
+      }
+      return needed;
+    }
+    long bits = l.number(given, "bits", 0, Long.MAX_VALUE);
+    if (bits > MAX_BITS) {
+      throw l.error("bits=" + bits + " is more than 2^30, the largest bitmap the runner"
+          + " allocates");
+    }
+    if (bits < needed) {
+      throw l.error("bits=" + bits + " is too small: file pages [" + first + ", "
+          + (first + nr) + ") are bits [" + (first - bitmapPgoff) + ", " + needed
+          + ") of a bitmap from bitmap_pgoff=" + bitmapPgoff + "; give bits=" + needed
+          + " or more");
+    }
+    return bits;
+  }
+
+  /**
+   * What to report when the walker threw {@code cause}: its own argument check refusing the
+   * arguments (an exception thrown by the walker's class itself, before anything else ran), or an
+   * exception from deeper down, from the callback or the runtime, named with where it came from.
+   */
+  private static ScenarioException walkFailed(Line l, String target, Method method,
+      Throwable cause) {
+    if (cause instanceof VerifierViolation) {
+      throw (VerifierViolation) cause;
+    }
+    if (cause instanceof ExceptionInInitializerError && cause.getCause() != null) {
+      Throwable init = cause.getCause();
+      return l.error(target + " threw " + cause.getClass().getName()
+          + ": the static initializer of " + initializerOf(init) + " threw " + init);
+    }
+    StackTraceElement origin = origin(cause);
+    String walkerClass = method.getDeclaringClass().getName();
+    if ((cause instanceof IllegalArgumentException || cause instanceof NullPointerException)
+        && thrownByTheWalkerItself(cause, walkerClass, method.getName())) {
+      return l.error(target + " rejected its arguments: " + cause.getMessage());
+    }
+    return l.error(target + " threw " + cause + (origin == null ? ""
+        : ", in " + origin.getClassName() + "." + origin.getMethodName()));
+  }
+
+  /** Whether every frame from the throw down to the walker's own frame is in the walker's class. */
+  private static boolean thrownByTheWalkerItself(Throwable t, String walkerClass, String walker) {
+    for (StackTraceElement f : t.getStackTrace()) {
+      if (isJdk(f)) {
+        continue;
+      }
+      if (!f.getClassName().equals(walkerClass)) {
+        return false;
+      }
+      if (f.getMethodName().equals(walker)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The innermost frame of {@code t} that is not the JDK's own, or null. */
+  private static StackTraceElement origin(Throwable t) {
+    for (StackTraceElement f : t.getStackTrace()) {
+      if (!isJdk(f)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /** The class whose {@code <clinit>} threw {@code t}. */
+  private static String initializerOf(Throwable t) {
+    for (StackTraceElement f : t.getStackTrace()) {
+      if (f.getMethodName().equals("<clinit>")) {
+        return f.getClassName();
+      }
+    }
+    StackTraceElement origin = origin(t);
+    return origin == null ? "a class" : origin.getClassName();
+  }
+
+  private static boolean isJdk(StackTraceElement f) {
+    String c = f.getClassName();
+    return c.startsWith("java.") || c.startsWith("jdk.") || c.startsWith("sun.");
+  }
+
   /** The public static walker {@code CLASS#METHOD}, with either walker signature. */
   private Method findWalker(Line l, String target) {
     int hash = target.indexOf('#');
@@ -408,9 +578,22 @@ public final class Scenario {
     Class<?> c;
     try {
       c = Class.forName(className, true, walkers);
-    } catch (ClassNotFoundException | LinkageError e) {
+    } catch (ClassNotFoundException e) {
       throw l.error("walker class " + className
           + " is not on the class path; add its directory or jar with --classpath");
+    } catch (ExceptionInInitializerError e) {
+      throw l.error("walker class " + className + " cannot be used: the static initializer of "
+          + initializerOf(e.getCause()) + " threw " + e.getCause());
+    } catch (NoClassDefFoundError e) {
+      if (e.getMessage() != null && e.getMessage().startsWith("Could not initialize class")) {
+        throw l.error("walker class " + className + " cannot be used: " + e.getMessage()
+            + " (its static initializer threw earlier in this run)");
+      }
+      throw l.error("walker class " + className + " needs class "
+          + String.valueOf(e.getMessage()).replace('/', '.') + ", which is not on the class"
+          + " path; add its directory or jar with --classpath");
+    } catch (LinkageError e) {
+      throw l.error("walker class " + className + " cannot be loaded: " + e);
     }
     for (Method m : c.getMethods()) {
       if (m.getName().equals(methodName) && Modifier.isStatic(m.getModifiers())
@@ -435,7 +618,23 @@ public final class Scenario {
         && p[5] == DirtyWindow.class;
   }
 
-  // ---- names and flags ----
+  // ---- addresses, names and flags ----
+
+  /**
+   * A user address of this machine: in {@code [0, TASK_SIZE)} of its paging mode. The one rule
+   * for every address of a scenario; the message prints addresses in hex.
+   */
+  private long address(Line l, String text, String what) {
+    long taskSize = machine().pagingMode().taskSize();
+    long addr = l.unsigned(text, what);
+    if (Long.compareUnsigned(addr, taskSize) >= 0) {
+      String hex = "0x" + Long.toHexString(addr);
+      throw l.error(what + " " + (text.equalsIgnoreCase(hex) ? hex : text + " (" + hex + ")")
+          + " is not a user address: user space is [0x0, 0x" + Long.toHexString(taskSize)
+          + ") with " + machine().pagingMode().levels() + "-level paging");
+    }
+    return addr;
+  }
 
   private static <T> void fresh(Line l, String name, Map<String, T> names, String what) {
     if (names.containsKey(name)) {

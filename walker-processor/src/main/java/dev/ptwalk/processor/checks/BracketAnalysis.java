@@ -125,7 +125,9 @@ final class BracketAnalysis {
       Map<String, Long> e = new TreeMap<>(ended);
       e.put(o.range, pos);
       Map<String, Long> u = new TreeMap<>(unflushed);
-      u.keySet().removeIf(k -> sameMm(k, o.mm));
+      if (pending <= 0) {
+        u.keySet().removeIf(k -> sameMm(k, o.mm));
+      }
       return new State(List.copyOf(rest), Map.copyOf(e), Map.copyOf(u), pending, pendingPos, via);
     }
 
@@ -136,6 +138,11 @@ final class BracketAnalysis {
       Map<String, Long> u = new TreeMap<>(unflushed);
       u.put(mm, pos);
       return new State(open, ended, Map.copyOf(u), pending, pendingPos, via);
+    }
+
+    /** This state with the changes still owing a flush forgotten, once reported. */
+    State forgetUnflushed() {
+      return new State(open, ended, Map.of(), pending, pendingPos, via);
     }
 
     State flushed(String mm) {
@@ -212,6 +219,14 @@ final class BracketAnalysis {
     if (s.pending > 0) {
       ctx.report(s.pendingPos, Diagnostic.Kind.ERROR, Message.UNBALANCED_PENDING,
           "incTlbFlushPending here", "a decTlbFlushPending", path);
+      // The pending count let these flushes follow the end, but no decTlbFlushPending came.
+      if (!s.ended.isEmpty()) {
+        long endPos = s.ended.values().iterator().next();
+        for (Map.Entry<String, Long> u : s.unflushed.entrySet()) {
+          ctx.report(u.getValue(), Diagnostic.Kind.ERROR, Message.MISSING_FLUSH,
+              changeCalls.get(u.getValue()), describe(u.getKey()), ctx.lineOf(endPos), path);
+        }
+      }
     }
   }
 
@@ -695,7 +710,17 @@ final class BracketAnalysis {
             ctx.report(pos, Diagnostic.Kind.ERROR, Message.UNBALANCED_PENDING,
                 "decTlbFlushPending here", "an earlier incTlbFlushPending", st.path());
           }
-          return st.pending(-1, pos);
+          State after = st.pending(-1, pos);
+          if (after.pending > 0 || after.unflushed.isEmpty()) {
+            return after;
+          }
+          // The walker's own pending count let the flush follow invalidateRangeEnd (as in
+          // clear_refs_write); once it drops, the flush is too late.
+          for (Map.Entry<String, Long> u : after.unflushed.entrySet()) {
+            ctx.report(u.getValue(), Diagnostic.Kind.ERROR, Message.MISSING_FLUSH_BEFORE_DEC,
+                changeCalls.get(u.getValue()), describe(u.getKey()), ctx.lineOf(pos), st.path());
+          }
+          return after.forgetUnflushed();
         });
         break;
       case NONE: {
@@ -725,7 +750,9 @@ final class BracketAnalysis {
       return st;
     }
     for (Map.Entry<String, Long> u : st.unflushed.entrySet()) {
-      if (sameMm(u.getKey(), o.mm)) {
+      // With the walker's own tlb_flush_pending raised the flush may follow the end, as in
+      // clear_refs_write, but must come before decTlbFlushPending.
+      if (sameMm(u.getKey(), o.mm) && st.pending <= 0) {
         ctx.report(u.getValue(), Diagnostic.Kind.ERROR, Message.MISSING_FLUSH,
             changeCalls.get(u.getValue()), describe(u.getKey()), ctx.lineOf(pos), st.path());
       }

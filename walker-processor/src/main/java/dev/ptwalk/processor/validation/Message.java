@@ -103,6 +103,17 @@ public enum Message {
           + " the bracket ends (a flush after invalidateRangeEnd is too late). Call"
           + " TlbFlush.flushTlbRange over the changed PTEs, of the same VMA or mm, before"
           + " invalidateRangeEnd, in a finally block if an exception can come between them."),
+  /**
+   * A PTE change whose flush was allowed past invalidateRangeEnd by a raised tlb_flush_pending,
+   * not flushed before the decTlbFlushPending that drops it.
+   */
+  MISSING_FLUSH_BEFORE_DEC("missing-flush",
+      "%s changes a PTE, but no TLB flush of %s runs between it and decTlbFlushPending at line"
+          + " %d on %s: the raised tlb_flush_pending lets the flush follow invalidateRangeEnd (as"
+          + " clear_refs_write does), but once it drops other walkers of the mm take its TLB"
+          + " entries for current while another CPU still reads or writes through a stale one."
+          + " Call TlbFlush.flushTlbMm (or flushTlbRange over the changed PTEs) before"
+          + " decTlbFlushPending, in a finally block if an exception can come between them."),
   /** inc/dec of tlb_flush_pending unbalanced. */
   UNBALANCED_PENDING("unbalanced-flush-pending",
       "%s is not matched by %s on %s: tlb_flush_pending stays off balance, so mm_tlb_flush_nested"

@@ -228,7 +228,8 @@ final class WalkerMethodWriter {
     c.stmt("continue");
     c.end();
     c.stmt("$T pt = mm.pgd().pteAlloc(pmdAddr)", PTE_TABLE);
-    c.stmt("long flushStart = -1");
+    c.comment("The flush starts at the first PTE changed; while none is, it is empty.");
+    c.stmt("long flushStart = next");
     c.comment("pte_offset_map_lock: the PTEs of this table change only under its ptl.");
     c.stmt("pt.ptl().lock()");
     c.begin("try");
@@ -241,7 +242,7 @@ final class WalkerMethodWriter {
     c.begin("try");
     c.comment("flush_tlb_range from the first PTE changed to the end of this table's part, "
         + "still under the ptl: no CPU can use an old writable entry once the ptl is dropped.");
-    c.begin("if (flushStart >= 0)")
+    c.begin("if (next > flushStart)")
         .stmt("$T.flushTlbRange(vma, flushStart, next)", TLB_FLUSH)
         .end();
     c.next("finally");
@@ -646,7 +647,7 @@ final class WalkerMethodWriter {
             "PAGE_SIZE"));
         break;
       case FIRST_CHANGED:
-        c.guard("flushStart < 0", "flushStart = addr");
+        c.stmt("flushStart = Math.min(flushStart, addr)");
         break;
       default:
         break;

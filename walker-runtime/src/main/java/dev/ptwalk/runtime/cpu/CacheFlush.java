@@ -2,6 +2,7 @@ package dev.ptwalk.runtime.cpu;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.FlushesCache;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
@@ -24,7 +25,7 @@ public final class CacheFlush {
           + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
     }
     Machine machine = vma.mm().machine();
-    machine.counters().countCacheFlushRange();
+    RuntimeInternals.counters().countCacheFlushRange(machine.counters());
     Trace trace = machine.trace();
     if (trace.enabled()) {
       trace.record(new TraceEvent.CacheFlush(vma.mm().name(), start, end));

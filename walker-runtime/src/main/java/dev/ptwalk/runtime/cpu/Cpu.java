@@ -2,6 +2,7 @@ package dev.ptwalk.runtime.cpu;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.Memory;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.VmFaultResult;
@@ -40,8 +41,12 @@ public final class Cpu {
   private final HardwareModel model;
   private final ReentrantLock lock = new ReentrantLock();
 
+  static {
+    RuntimeInternals.setCpuAccess(Cpu::new);
+  }
+
   /** Created by {@link Machine}. */
-  public Cpu(Machine machine, int id, int tlbEntries, HardwareModel model) {
+  Cpu(Machine machine, int id, int tlbEntries, HardwareModel model) {
     this.machine = machine;
     this.id = id;
     this.tlb = new Tlb(tlbEntries);

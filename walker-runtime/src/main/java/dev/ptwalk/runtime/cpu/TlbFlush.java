@@ -2,6 +2,7 @@ package dev.ptwalk.runtime.cpu;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.FlushesTlb;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
@@ -36,7 +37,7 @@ public final class TlbFlush {
     for (int i = 0; i < cpus.size(); i++) { // by index: no iterator per flush
       dropped += cpus.get(i).flushRange(mm, start, end);
     }
-    machine.counters().countTlbFlushRange(dropped);
+    RuntimeInternals.counters().countTlbFlushRange(machine.counters(), dropped);
     Trace trace = machine.trace();
     if (trace.enabled()) {
       trace.record(new TraceEvent.TlbFlush(mm.name(), start, end, false));
@@ -61,7 +62,7 @@ public final class TlbFlush {
     for (int i = 0; i < cpus.size(); i++) {
       dropped += cpus.get(i).flushMm(mm);
     }
-    machine.counters().countTlbFlushMm(dropped);
+    RuntimeInternals.counters().countTlbFlushMm(machine.counters(), dropped);
     Trace trace = machine.trace();
     if (trace.enabled()) {
       trace.record(new TraceEvent.TlbFlush(mm.name(), 0, -1L, true));

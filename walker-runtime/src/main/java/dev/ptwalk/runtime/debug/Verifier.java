@@ -25,8 +25,12 @@ import java.util.TreeSet;
  *   <li>a PTE is made {@linkplain Pte#moreRestrictive more restrictive} outside an {@code
  *       invalidateRangeStart/End} bracket of the same mm, opened by the same thread, that covers
  *       its address;
- *   <li>{@code invalidateRangeEnd} runs before a TLB flush has covered every PTE made more
- *       restrictive inside that bracket (a secondary MMU or a CPU could still use the old entry);
+ *   <li>a PTE made more restrictive inside a bracket is not covered by a TLB flush in time: before
+ *       {@code invalidateRangeEnd} when the thread has not raised the mm's {@code
+ *       tlb_flush_pending}; while it has ({@code clear_refs_write} flushes after the bracket's
+ *       end), before its {@code decTlbFlushPending} takes its own count back to zero and before
+ *       it drops its last i_mmap or mmap lock (a CPU could still use the old entry, and other
+ *       walkers no longer know it may be stale);
  *   <li>{@code invalidateRangeEnd} has no matching start, or a thread drops its last i_mmap or
  *       mmap lock with a bracket still open or with its {@code incTlbFlushPending} and {@code
  *       decTlbFlushPending} calls unbalanced, or the counter goes negative.
@@ -39,6 +43,7 @@ public final class Verifier {
   private volatile boolean enabled;
   private final List<String> violations = new ArrayList<>();
   private final Map<MmStruct, List<Bracket>> open = new IdentityHashMap<>();
+  private final Map<MmStruct, List<Deferred>> deferred = new IdentityHashMap<>();
   private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(ThreadState::new);
 
   /** One open {@code invalidateRangeStart} and the PTEs it still owes a TLB flush. */
@@ -52,7 +57,23 @@ public final class Verifier {
     }
 
     boolean covers(long addr) {
-      return addr >= range.start() && addr < range.end();
+      return range.covers(addr); // unsigned: clear_refs brackets [0, -1UL)
+    }
+  }
+
+  /**
+   * PTEs of a bracket that ended while its thread had the mm's {@code tlb_flush_pending} raised:
+   * their flush may come after the end, as in {@code clear_refs_write}, but before that thread's
+   * {@code decTlbFlushPending} and before it drops its last mm-level lock.
+   */
+  private static final class Deferred {
+    final MmuNotifierRange range;
+    final Thread owner = Thread.currentThread();
+    final TreeSet<Long> unflushed;
+
+    Deferred(MmuNotifierRange range, TreeSet<Long> unflushed) {
+      this.range = range;
+      this.unflushed = unflushed;
     }
   }
 
@@ -142,6 +163,12 @@ public final class Verifier {
       if (found == null) {
         problem = "invalidateRangeEnd over " + range + " has no matching invalidateRangeStart on"
             + " this thread";
+      } else if (!found.unflushed.isEmpty()
+          && threads.get().pending.getOrDefault(range.mm(), 0) > 0) {
+        // clear_refs_write: the flush may follow the end while this walker's pending count
+        // tells every other walker of the mm that TLB entries may be stale.
+        deferred.computeIfAbsent(range.mm(), k -> new ArrayList<>())
+            .add(new Deferred(range, found.unflushed));
       } else if (!found.unflushed.isEmpty()) {
         long addr = found.unflushed.first();
         problem = "invalidateRangeEnd over " + range + " ran before a TLB flush covering the PTE"
@@ -149,7 +176,8 @@ public final class Verifier {
                 ? " (and " + (found.unflushed.size() - 1) + " more)" : "")
             + " made more restrictive in this bracket: other CPUs may still write through a"
             + " stale TLB entry; call flushTlbRange over every changed PTE before"
-            + " invalidateRangeEnd";
+            + " invalidateRangeEnd (or raise the mm's tlb_flush_pending before the changes and"
+            + " flush before decTlbFlushPending, as clear_refs_write does)";
       }
     }
     if (problem != null) {
@@ -204,6 +232,13 @@ public final class Verifier {
       for (Bracket b : open.getOrDefault(mm, List.of())) {
         b.unflushed.subSet(start, end).clear();
       }
+      List<Deferred> owed = deferred.get(mm);
+      if (owed != null) {
+        for (Deferred d : owed) {
+          d.unflushed.subSet(start, end).clear();
+        }
+        owed.removeIf(d -> d.unflushed.isEmpty());
+      }
     }
   }
 
@@ -212,11 +247,49 @@ public final class Verifier {
     if (!enabled) {
       return;
     }
-    threads.get().pending.merge(mm, delta, Integer::sum);
+    int own = threads.get().pending.merge(mm, delta, Integer::sum);
     if (newValue < 0) {
       violation("decTlbFlushPending of mm " + mm.name() + " took tlbFlushPending to " + newValue
           + ": a decTlbFlushPending has no incTlbFlushPending");
     }
+    if (delta < 0 && own <= 0) {
+      String problem = takeDeferred(mm, "decTlbFlushPending of mm " + mm.name());
+      if (problem != null) {
+        violation(problem);
+      }
+    }
+  }
+
+  /**
+   * Remove the current thread's deferred flushes of {@code mm} (every mm when null) and describe
+   * the first PTE they still owe, or return null when they owe none.
+   */
+  private synchronized String takeDeferred(MmStruct mm, String what) {
+    String problem = null;
+    for (Map.Entry<MmStruct, List<Deferred>> e : deferred.entrySet()) {
+      if (mm != null && e.getKey() != mm) {
+        continue;
+      }
+      for (Iterator<Deferred> it = e.getValue().iterator(); it.hasNext(); ) {
+        Deferred d = it.next();
+        if (d.owner != Thread.currentThread()) {
+          continue;
+        }
+        it.remove();
+        if (problem == null && !d.unflushed.isEmpty()) {
+          long addr = d.unflushed.first();
+          problem = what + " ran before a TLB flush covering the PTE at 0x"
+              + Long.toHexString(addr) + (d.unflushed.size() > 1
+                  ? " (and " + (d.unflushed.size() - 1) + " more)" : "")
+              + " made more restrictive in the bracket over " + d.range + ", which ended with"
+              + " tlb_flush_pending raised: once the count drops, other walkers take the TLB"
+              + " entries for current while a CPU may still write through a stale one; flush"
+              + " (flushTlbMm or flushTlbRange) before decTlbFlushPending and before the lock is"
+              + " dropped";
+        }
+      }
+    }
+    return problem;
   }
 
   /** Hook of taking an i_mmap or mmap lock. */
@@ -252,6 +325,9 @@ public final class Verifier {
           }
         }
       }
+    }
+    if (problem == null) {
+      problem = takeDeferred(null, lockName);
     }
     if (problem == null) {
       for (Map.Entry<MmStruct, Integer> e : t.pending.entrySet()) {

@@ -1,6 +1,7 @@
 package dev.ptwalk.runtime.mm;
 
 import dev.ptwalk.runtime.Machine;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,11 +21,46 @@ public final class AddressSpace {
   private final IntervalTree<Vma> iMmap = new IntervalTree<>();
   private final ReentrantReadWriteLock iMmapRwsem = new ReentrantReadWriteLock();
   private final ConcurrentHashMap<Long, Long> pages = new ConcurrentHashMap<>();
+  private final Backing backing;
 
-  /** Created by {@link Machine#newAddressSpace}. */
-  public AddressSpace(Machine machine, String name) {
+  /** What stands behind a file's page cache: it decides writeback and userfaultfd support. */
+  public enum Backing {
+    /** Nothing: the page cache is all there is, as ramfs. The default. */
+    RAM,
+    /**
+     * shmem: tmpfs, memfd, shared anonymous memory ({@code vma_is_shmem}). Without swap its pages
+     * cannot be written anywhere, so they are never written back.
+     */
+    SHMEM,
+    /**
+     * A disk file system such as ext4: {@code mapping_can_writeback}, so shared writable mappings
+     * want write notification. The disk is not modelled: written-back pages stay cached.
+     */
+    DISK
+  }
+
+  static {
+    RuntimeInternals.setAddressSpaceAccess(AddressSpace::new);
+  }
+
+  /** Created by {@link Machine#newAddressSpace(String, Backing)}. */
+  AddressSpace(Machine machine, String name, Backing backing) {
+    if (backing == null) {
+      throw new NullPointerException("backing");
+    }
     this.machine = machine;
     this.name = name;
+    this.backing = backing;
+  }
+
+  /** What stands behind the page cache. */
+  public Backing backing() {
+    return backing;
+  }
+
+  /** {@code shmem_mapping}: a shmem (tmpfs, memfd, shared anonymous) file. */
+  public boolean isShmem() {
+    return backing == Backing.SHMEM;
   }
 
   /** The machine this file lives on. */
@@ -35,6 +71,15 @@ public final class AddressSpace {
   /** The name given at creation. */
   public String name() {
     return name;
+  }
+
+  /**
+   * {@code mapping_can_writeback}: whether the file's pages are written back to a backing store,
+   * so that shared writable mappings want write notification to track dirty pages. False for
+   * {@link Backing#RAM} and {@link Backing#SHMEM} files, whose page cache is all there is.
+   */
+  public boolean canWriteback() {
+    return backing == Backing.DISK;
   }
 
   /** {@code i_mmap_lock_read}. */
@@ -95,12 +140,19 @@ public final class AddressSpace {
     }
   }
 
-  /** {@code filemap_fault}'s page-cache lookup: the frame of file page {@code pgoff}, created on first use. */
+  /**
+   * {@code filemap_fault}'s page-cache lookup: the frame of file page {@code pgoff}, created
+   * (zeroed) on first use. The page cache holds the new folio's allocation reference.
+   */
   public long findOrCreatePage(long pgoff) {
     if (pgoff < 0) {
       throw new IllegalArgumentException("pgoff must be >= 0, was " + pgoff);
     }
-    return pages.computeIfAbsent(pgoff, k -> machine.physMem().allocPage());
+    return pages.computeIfAbsent(pgoff, k -> {
+      long pfn = machine.physMem().allocPage();
+      machine.physMem().folio(pfn).setFile(this, k);
+      return pfn;
+    });
   }
 
   /** {@code filemap_get_folio}: the frame of file page {@code pgoff}, or -1 if not cached. */
@@ -109,7 +161,10 @@ public final class AddressSpace {
     return pfn == null ? -1 : pfn;
   }
 
-  /** Install frame {@code pfn} as file page {@code pgoff} (a driver's backing store). */
+  /**
+   * Install frame {@code pfn} as file page {@code pgoff} (a driver's backing store); the page
+   * cache takes over the frame's allocation reference.
+   */
   public void addPage(long pgoff, long pfn) {
     if (pgoff < 0 || pfn < 0) {
       throw new IllegalArgumentException("pgoff and pfn must be >= 0, were " + pgoff + ", " + pfn);
@@ -117,16 +172,35 @@ public final class AddressSpace {
     if (pages.putIfAbsent(pgoff, pfn) != null) {
       throw new IllegalStateException("file page " + pgoff + " of " + name + " is already cached");
     }
+    Folio folio = machine.physMem().folio(pfn);
+    if (folio != null) {
+      folio.setFile(this, pgoff);
+    }
+  }
+
+  /** Number of pages in the page cache ({@code mapping->nrpages}). */
+  public long nrpages() {
+    return pages.size();
   }
 
   /** {@code vma_interval_tree_insert} under the i_mmap write lock. */
   void link(Vma vma) {
     iMmapLockWrite();
     try {
-      iMmap.insert(vma.pgoff(), vma.lastPgoff(), vma);
+      linkLocked(vma);
     } finally {
       iMmapUnlockWrite();
     }
+  }
+
+  /** {@code vma_interval_tree_insert}; the caller holds the i_mmap write lock. */
+  void linkLocked(Vma vma) {
+    iMmap.insert(vma.pgoff(), vma.lastPgoff(), vma);
+  }
+
+  /** {@code vma_interval_tree_remove}; the caller holds the i_mmap write lock. */
+  void unlink(Vma vma) {
+    iMmap.remove(vma);
   }
 
   @Override

@@ -42,6 +42,9 @@ public final class IntervalTree<T> {
   private Node<T> root;
   private long nextSeq;
 
+  /** An empty tree. */
+  public IntervalTree() {}
+
   /** {@code vma_interval_tree_insert}: add {@code item} over {@code [start, last]}. */
   public void insert(long start, long last, T item) {
     if (item == null) {

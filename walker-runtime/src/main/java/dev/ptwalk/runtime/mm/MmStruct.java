@@ -4,11 +4,13 @@ import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.NeverThrows;
 import dev.ptwalk.runtime.check.TlbFlushPendingDec;
 import dev.ptwalk.runtime.check.TlbFlushPendingInc;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.notifier.MmuNotifier;
 import dev.ptwalk.runtime.pgtable.Pgd;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,8 +35,22 @@ public final class MmStruct {
   private final AtomicInteger tlbFlushPending = new AtomicInteger();
   private final CopyOnWriteArrayList<MmuNotifier> subscriptions = new CopyOnWriteArrayList<>();
 
+  static {
+    RuntimeInternals.setMmAccess(new RuntimeInternals.MmAccess() {
+      @Override
+      public MmStruct newMm(Machine machine, String name, int id) {
+        return new MmStruct(machine, name, id);
+      }
+
+      @Override
+      public List<MmuNotifier> subscriptions(MmStruct mm) {
+        return mm.subscriptions;
+      }
+    });
+  }
+
   /** Created by {@link Machine#newMm}. */
-  public MmStruct(Machine machine, String name, int id) {
+  MmStruct(Machine machine, String name, int id) {
     this.machine = machine;
     this.name = name;
     this.id = id;
@@ -65,6 +81,18 @@ public final class MmStruct {
     return pgd;
   }
 
+  /** Whether the current thread holds the mmap lock, for read or write ({@code mmap_assert_locked}). */
+  @NeverThrows
+  public boolean mmapLockedByCurrentThread() {
+    return mmapLock.getReadHoldCount() > 0 || mmapLock.isWriteLockedByCurrentThread();
+  }
+
+  /** Whether the current thread holds the mmap lock for write ({@code mmap_assert_write_locked}). */
+  @NeverThrows
+  public boolean mmapWriteLockedByCurrentThread() {
+    return mmapLock.isWriteLockedByCurrentThread();
+  }
+
   /** {@code mmap_read_lock}. */
   public void mmapReadLock() {
     mmapLock.readLock().lock();
@@ -87,6 +115,55 @@ public final class MmStruct {
   public void mmapWriteUnlock() {
     mmapLock.writeLock().unlock();
     machine.verifier().onMmLockReleased("mmapWriteUnlock of mm " + name);
+  }
+
+  /**
+   * {@code TASK_SIZE}: one past the highest user address, set by the machine's paging mode
+   * (47 or 56 bits).
+   */
+  @NeverThrows
+  public long taskSize() {
+    return machine.pagingMode().taskSize();
+  }
+
+  /** {@code mm_has_notifiers}: whether any mmu notifier is subscribed to this mm. */
+  @NeverThrows
+  public boolean hasNotifiers() {
+    return !subscriptions.isEmpty();
+  }
+
+  /**
+   * {@code for_each_vma_range}: the VMAs that intersect {@code [start, end)}, in address order.
+   * The caller holds the mmap lock, for read or write, for as long as it uses them.
+   *
+   * @throws IllegalStateException if the current thread does not hold the mmap lock
+   * @throws IllegalArgumentException if {@code end < start}
+   */
+  public Iterable<Vma> forEachVmaRange(long start, long end) {
+    if (!mmapLockedByCurrentThread()) {
+      throw new IllegalStateException("forEachVmaRange on mm " + name + " without mmap_lock held:"
+          + " call mmapReadLock() or mmapWriteLock() first");
+    }
+    if (Long.compareUnsigned(end, start) < 0) {
+      throw new IllegalArgumentException("range [0x" + Long.toHexString(start) + ", 0x"
+          + Long.toHexString(end) + ") ends before it starts");
+    }
+    List<Vma> out = new ArrayList<>();
+    if (start == end) {
+      return out;
+    }
+    Map.Entry<Long, Vma> first = vmas.floorEntry(start);
+    if (first != null && first.getValue().end() > start) {
+      out.add(first.getValue());
+    }
+    long from = start;
+    for (Vma v : vmas.tailMap(from, false).values()) {
+      if (Long.compareUnsigned(v.start(), end) >= 0) {
+        break;
+      }
+      out.add(v);
+    }
+    return out;
   }
 
   /** {@code atomic_read(&mm->tlb_flush_pending)}. */
@@ -136,8 +213,15 @@ public final class MmStruct {
    * {@code mmap_region}: map {@code pages} pages of {@code mapping} (null for anonymous memory)
    * from file page {@code pgoff} at {@code start}, with {@code flags} ({@link VmFlags}) and the
    * hooks {@code ops}. As {@code do_mmap} does, {@code VM_READ}, {@code VM_WRITE} and {@code
-   * VM_SHARED} imply {@code VM_MAYREAD}, {@code VM_MAYWRITE} and {@code VM_MAYSHARE}. The VMA is
+   * VM_SHARED} imply {@code VM_MAYREAD}, {@code VM_MAYWRITE} and {@code VM_MAYSHARE}. As {@code
+   * __mmap_complete} does, the new VMA gets {@code VM_SOFTDIRTY} when the machine has soft-dirty
+   * tracking, and its {@code vm_page_prot} is computed ({@link Vma#vmaSetPageProt}). The VMA is
    * linked into the mm and into the mapping's i_mmap tree.
+   *
+   * <p>With a null {@code mapping} and default hooks, the VMA is anonymous memory: private
+   * ({@link Vma#isAnonymous}; its pgoff is {@code start >> PAGE_SHIFT} whatever {@code pgoff}
+   * says, as {@code do_mmap} sets it), or with {@code VM_SHARED} a shared anonymous mapping backed
+   * by a file of its own ({@code shmem_zero_setup}; pgoff 0).
    *
    * @throws IllegalArgumentException for an unaligned, non-canonical or out-of-range address, a
    *     zero or overflowing size, a pgoff range past the largest file offset, unknown flags, or an
@@ -167,6 +251,10 @@ public final class MmStruct {
               + " (pgoff + pages must be <= " + (maxPgoff + 1) + ")");
     }
     Vma.checkFlags(flags);
+    // __mmap_complete: a new VMA always counts as soft-dirty (VM_SOFTDIRTY is 0 without
+    // CONFIG_MEM_SOFT_DIRTY).
+    flags = machine.softDirtyEnabled() ? flags | VmFlags.VM_SOFTDIRTY
+        : flags & ~VmFlags.VM_SOFTDIRTY;
     if ((flags & VmFlags.VM_READ) != 0) {
       flags |= VmFlags.VM_MAYREAD;
     }
@@ -177,6 +265,17 @@ public final class MmStruct {
       flags |= VmFlags.VM_MAYSHARE;
     }
     long end = start + (pages << Pgtable.PAGE_SHIFT);
+    if (mapping == null && ops == VmOperations.DEFAULT) {
+      if ((flags & VmFlags.VM_SHARED) != 0) {
+        // shmem_zero_setup: shared anonymous memory is an unnamed shmem file of its own.
+        mapping = new AddressSpace(machine, "dev/zero@" + name + ":0x" + Long.toHexString(start),
+            AddressSpace.Backing.SHMEM);
+        pgoff = 0;
+      } else {
+        // do_mmap: the pgoff of private anonymous memory is its address, for the anon rmap.
+        pgoff = start >>> Pgtable.PAGE_SHIFT;
+      }
+    }
     mmapWriteLock();
     try {
       Map.Entry<Long, Vma> below = vmas.lowerEntry(end);
@@ -194,6 +293,55 @@ public final class MmStruct {
     } finally {
       mmapWriteUnlock();
     }
+  }
+
+  /**
+   * {@code __split_vma(vmi, vma, addr, 0)}: split {@code vma} at {@code addr}. {@code vma} keeps
+   * {@code [start, addr)}; the returned new VMA covers {@code [addr, end)} with the same flags,
+   * protection, file, hooks, anon_vma and userfaultfd, and the pgoff that maps the same pages. A
+   * file VMA's i_mmap entry is split too, under the i_mmap write lock; page tables are untouched.
+   * The caller holds the mmap lock for write.
+   *
+   * @throws IllegalStateException if the current thread does not hold the mmap write lock
+   * @throws IllegalArgumentException if {@code vma} is not this mm's, or {@code addr} is not a
+   *     page-aligned address strictly inside it
+   */
+  public Vma splitVma(Vma vma, long addr) {
+    if (!mmapWriteLockedByCurrentThread()) {
+      throw new IllegalStateException("splitVma on mm " + name + " without mmap_lock held for"
+          + " write: call mmapWriteLock() first");
+    }
+    if (vma.mm() != this || vmas.get(vma.start()) != vma) {
+      throw new IllegalArgumentException(vma + " is not a VMA of mm " + name);
+    }
+    if ((addr & ~Pgtable.PAGE_MASK) != 0 || addr <= vma.start() || addr >= vma.end()) {
+      throw new IllegalArgumentException("split address 0x" + Long.toHexString(addr) + " must be"
+          + " page aligned and strictly inside " + vma);
+    }
+    Vma upper = vma.dupFrom(addr);
+    AddressSpace mapping = vma.mapping();
+    if (mapping != null) {
+      mapping.iMmapLockWrite();
+    }
+    try {
+      if (mapping != null) {
+        mapping.unlink(vma);
+      }
+      vma.setEnd(addr);
+      if (mapping != null) {
+        mapping.linkLocked(vma);
+        mapping.linkLocked(upper);
+      }
+      vmas.put(addr, upper);
+    } finally {
+      if (mapping != null) {
+        mapping.iMmapUnlockWrite();
+      }
+    }
+    if (upper.anonVma() != null) {
+      upper.anonVma().link(upper);
+    }
+    return upper;
   }
 
   /** {@code vma_lookup}: the VMA containing {@code addr}, or null. Takes the mmap lock for read. */
@@ -231,9 +379,13 @@ public final class MmStruct {
     return pt == null ? 0 : pt.get(page);
   }
 
-  /** {@code mm->notifier_subscriptions}: the registered notifiers, in registration order. */
+  /**
+   * {@code mm->notifier_subscriptions}: the registered notifiers, in registration order, as a
+   * read-only view (register and unregister with {@link
+   * dev.ptwalk.runtime.notifier.MmuNotifiers}).
+   */
   public List<MmuNotifier> notifierSubscriptions() {
-    return subscriptions;
+    return Collections.unmodifiableList(subscriptions);
   }
 
   @Override

@@ -13,7 +13,7 @@ public final class VmFault {
   private final Vma vma;
   private final long address;
   private final boolean write;
-  private final long origPte;
+  private long origPte;
   private long pfn = -1;
 
   VmFault(Vma vma, long address, boolean write, long origPte) {
@@ -46,6 +46,11 @@ public final class VmFault {
   /** {@code vmf->orig_pte}. */
   public long origPte() {
     return origPte;
+  }
+
+  /** {@code vmf->orig_pte = pte}: the fault path updated the PTE it expects. */
+  void setOrigPte(long pte) {
+    this.origPte = pte;
   }
 
   /** The pfn a {@link VmOperations#fault} handler chose, or -1. */

@@ -10,5 +10,11 @@ public enum VmFaultResult {
   /** {@code VM_FAULT_SIGBUS}: no page here; the access gets SIGBUS. */
   SIGBUS,
   /** {@code VM_FAULT_SIGSEGV}: the access gets SIGSEGV. */
-  SIGSEGV
+  SIGSEGV,
+  /**
+   * {@code VM_FAULT_RETRY} from {@code handle_userfault}: the fault was delivered to a sync
+   * userfaultfd; {@link Memory#handleUserFault} drops the mmap lock, waits for the reader and
+   * retries. Only {@link Memory#handleMmFault} returns it.
+   */
+  RETRY
 }

@@ -3,6 +3,7 @@ package dev.ptwalk.runtime.notifier;
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.InvalidateRangeEnd;
 import dev.ptwalk.runtime.check.InvalidateRangeStart;
+import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
@@ -23,15 +24,18 @@ public final class MmuNotifiers {
     if (subscription == null) {
       throw new NullPointerException("subscription");
     }
-    if (mm.notifierSubscriptions().contains(subscription)) {
-      throw new IllegalArgumentException("already registered on mm " + mm.name());
+    List<MmuNotifier> subscriptions = RuntimeInternals.mm().subscriptions(mm);
+    synchronized (subscriptions) {
+      if (subscriptions.contains(subscription)) {
+        throw new IllegalArgumentException("already registered on mm " + mm.name());
+      }
+      subscriptions.add(subscription);
     }
-    mm.notifierSubscriptions().add(subscription);
   }
 
   /** {@code mmu_notifier_unregister}: call {@code ->release} and unsubscribe. */
   public static void unregister(MmuNotifier subscription, MmStruct mm) {
-    if (mm.notifierSubscriptions().remove(subscription)) {
+    if (RuntimeInternals.mm().subscriptions(mm).remove(subscription)) {
       subscription.release(mm);
     }
   }
@@ -45,7 +49,7 @@ public final class MmuNotifiers {
     range.setBlockable();
     MmStruct mm = range.mm();
     Machine machine = mm.machine();
-    machine.counters().countNotifierBracket();
+    RuntimeInternals.counters().countNotifierBracket(machine.counters());
     Trace trace = machine.trace();
     if (trace.enabled()) {
       trace.record(new TraceEvent.NotifierStart(

@@ -181,7 +181,8 @@ public final class SecondaryMmu implements MmuNotifier {
         try {
           long pte = pt.get(page);
           if (Pte.present(pte) && (!write || Pte.write(pte))) {
-            long touched = write ? Pte.mkdirty(Pte.mkyoung(pte)) : Pte.mkyoung(pte);
+            long touched = write ? Memory.pteMkdirty(mm.machine(), Pte.mkyoung(pte))
+                : Pte.mkyoung(pte);
             if (touched != pte) {
               Pgtable.setPteAt(mm, page, pt, touched);
             }

@@ -23,8 +23,11 @@ import dev.ptwalk.runtime.mm.VmOperations;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class FaultPathTest {
   private static final long A0 = 0x7f00_0000_0000L;
 

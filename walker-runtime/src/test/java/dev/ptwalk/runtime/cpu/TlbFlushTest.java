@@ -14,8 +14,11 @@ import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TlbFlushTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private final Machine machine = Machine.builder().cpus(3).trace(true).build();

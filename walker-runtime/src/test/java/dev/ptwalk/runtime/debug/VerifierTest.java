@@ -19,10 +19,13 @@ import dev.ptwalk.runtime.notifier.MmuNotifierRange;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
 
 /** Each rule of the verifier, broken once (it must fire) and kept once (it must stay quiet). */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class VerifierTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private static final long P1 = BASE + 0x1000;
@@ -204,5 +207,89 @@ class VerifierTest {
     MmuNotifiers.invalidateRangeEnd(range(mm, BASE, P1));
     assertEquals(0, machine.verifier().violations().size());
     assertTrue(!Pte.write(mm.followPte(P1)));
+  }
+
+  // clear_refs_write's order: inc_tlb_flush_pending, bracket, walk, end, flush_tlb_mm, dec.
+
+  /** Start the soft-dirty clear of clear_refs_write and end its bracket, before any flush. */
+  private MmuNotifierRange clearRefsUpToTheEnd() {
+    mm.incTlbFlushPending();
+    MmuNotifierRange r = new MmuNotifierRange(MmuNotifierEvent.SOFT_DIRTY, 0, mm, BASE,
+        BASE + 0x4000);
+    MmuNotifiers.invalidateRangeStart(r);
+    wrprotect(P1);
+    wrprotect(P2);
+    MmuNotifiers.invalidateRangeEnd(r);
+    return r;
+  }
+
+  @Test
+  void theClearRefsOrderFlushingAfterTheEndButBeforeTheDecIsQuiet() {
+    mm.mmapWriteLock();
+    try {
+      clearRefsUpToTheEnd();
+      TlbFlush.flushTlbMm(mm);
+      mm.decTlbFlushPending();
+    } finally {
+      mm.mmapWriteUnlock();
+    }
+    machine.assertQuiet();
+    assertEquals(0, machine.verifier().violations().size());
+  }
+
+  @Test
+  void withThePendingCountRaisedAFlushAfterTheDecFires() {
+    mm.mmapWriteLock();
+    clearRefsUpToTheEnd();
+    fires(mm::decTlbFlushPending, "decTlbFlushPending of mm A ran before a TLB flush covering"
+        + " the PTE at 0x7f0000001000 (and 1 more)", "which ended with tlb_flush_pending raised",
+        "flush (flushTlbMm or flushTlbRange) before decTlbFlushPending");
+    TlbFlush.flushTlbMm(mm); // too late: the count has dropped already
+    assertEquals(1, machine.verifier().violations().size());
+  }
+
+  @Test
+  void withThePendingCountRaisedNoFlushAtAllFiresAtTheDec() {
+    mm.mmapWriteLock();
+    clearRefsUpToTheEnd();
+    fires(mm::decTlbFlushPending, "decTlbFlushPending of mm A ran before a TLB flush");
+  }
+
+  @Test
+  void withThePendingCountRaisedAFlushOfPartOfTheRangeFiresNamingThePteLeft() {
+    mm.mmapWriteLock();
+    clearRefsUpToTheEnd();
+    TlbFlush.flushTlbRange(vma, P1, P1 + 0x1000);
+    fires(mm::decTlbFlushPending, "covering the PTE at 0x7f0000002000 made more restrictive");
+  }
+
+  @Test
+  void withThePendingCountRaisedDroppingTheLockBeforeTheFlushFires() {
+    mm.mmapWriteLock();
+    clearRefsUpToTheEnd();
+    fires(mm::mmapWriteUnlock, "mmapWriteUnlock of mm A ran before a TLB flush covering the PTE"
+        + " at 0x7f0000001000");
+  }
+
+  @Test
+  void withoutThePendingCountTheSameOrderFiresAtTheEnd() {
+    MmuNotifierRange r = new MmuNotifierRange(MmuNotifierEvent.SOFT_DIRTY, 0, mm, BASE,
+        BASE + 0x4000);
+    MmuNotifiers.invalidateRangeStart(r);
+    wrprotect(P1);
+    fires(() -> MmuNotifiers.invalidateRangeEnd(r),
+        "ran before a TLB flush covering the PTE at 0x7f0000001000");
+  }
+
+  @Test
+  void anotherThreadsPendingCountDoesNotDeferThisThreadsFlush() throws Exception {
+    Thread other = new Thread(mm::incTlbFlushPending);
+    other.start();
+    other.join();
+    assertEquals(1, mm.tlbFlushPending());
+    MmuNotifierRange r = range(mm, BASE, BASE + 0x4000);
+    MmuNotifiers.invalidateRangeStart(r);
+    wrprotect(P1);
+    fires(() -> MmuNotifiers.invalidateRangeEnd(r), "PTE at 0x7f0000001000");
   }
 }

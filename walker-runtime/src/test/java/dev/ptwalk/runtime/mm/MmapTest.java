@@ -6,6 +6,7 @@ import static dev.ptwalk.runtime.mm.VmFlags.VM_MAYSHARE;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_MAYWRITE;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_READ;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
+import static dev.ptwalk.runtime.mm.VmFlags.VM_SOFTDIRTY;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,9 +18,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ptwalk.runtime.Machine;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class MmapTest {
   private final Machine machine = Machine.builder().verify(true).build();
   private final MmStruct a = machine.newMm("A");
@@ -42,8 +46,8 @@ class MmapTest {
     assertEquals(0x7f00_0001_0000L, va.end());
     assertEquals(16, va.pages());
     assertEquals(15, va.lastPgoff());
-    assertEquals(VM_READ | VM_WRITE | VM_SHARED | VM_IO | VM_MAYREAD | VM_MAYWRITE | VM_MAYSHARE,
-        va.flags(), "do_mmap implies the VM_MAY* bits");
+    assertEquals(VM_READ | VM_WRITE | VM_SHARED | VM_IO | VM_MAYREAD | VM_MAYWRITE | VM_MAYSHARE
+        | VM_SOFTDIRTY, va.flags(), "do_mmap implies the VM_MAY* bits; new VMAs are soft-dirty");
     assertEquals(6, vb.pgoffOf(0x5555_0000_2fffL));
     assertEquals(0x5555_0000_1000L, vb.addressOf(5));
     assertSame(va, a.vmaLookup(0x7f00_0000_ffffL));

@@ -16,8 +16,11 @@ import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class NotifierTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private final Machine machine = Machine.builder().trace(true).build();

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.Timeout;
  * get-and-clear makes a racing store fault and wait on the ptl, so its dirty bit is never lost
  * (the bug CVE-2024-36943 fixed in PAGEMAP_SCAN).
  */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ModifyProtRaceTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private static final int MIN_ROUNDS = 50;
@@ -118,6 +120,7 @@ class ModifyProtRaceTest {
   }
 
   @Test
+  @Timeout(value = 600, unit = TimeUnit.SECONDS) // up to 2000 stress runs on a loaded machine
   void negativeControlThePlainReadThenStoreCleanerIsCaughtByTheStress() throws Exception {
     int attempt = 0;
     int lostAt = -1;

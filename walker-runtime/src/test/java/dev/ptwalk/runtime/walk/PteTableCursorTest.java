@@ -20,8 +20,11 @@ import dev.ptwalk.runtime.trace.TraceEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PteTableCursorTest {
   private static List<Long> starts(PteTableCursor c) {
     List<Long> out = new ArrayList<>();

@@ -81,23 +81,27 @@ final class HandWrittenWalkers {
             pt.ptl().lock();
             try {
               boolean watched = Pgtable.watched(mm);
-              int slot = pt.index(from);
-              for (long addr = from; addr < to; addr += PAGE_SIZE, slot++) {
-                long ptent = pt.pte(slot);
-                if (clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) {
-                  continue;
-                }
-                long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
-                Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old,
-                    clean ? Pte.mkclean(old) : Pte.wrprotect(old), watched);
-                total++;
-                tlbflushStart = Math.min(tlbflushStart, addr);
-                tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
-                if (bitmap != null) {
-                  long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
-                  bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-                  dirtyStart = Math.min(dirtyStart, bit);
-                  dirtyEnd = Math.max(dirtyEnd, bit + 1);
+              int limit = pt.index(to - PAGE_SIZE) + 1;
+              for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                  slot = pt.nextPopulated(slot, limit)) {
+                int run = pt.nextNone(slot, limit);
+                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
+                  long ptent = pt.pte(slot);
+                  if (clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) {
+                    continue;
+                  }
+                  long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                  Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old,
+                      clean ? Pte.mkclean(old) : Pte.wrprotect(old), watched);
+                  total++;
+                  tlbflushStart = Math.min(tlbflushStart, addr);
+                  tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
+                  if (bitmap != null) {
+                    long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
+                    bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                    dirtyStart = Math.min(dirtyStart, bit);
+                    dirtyEnd = Math.max(dirtyEnd, bit + 1);
+                  }
                 }
               }
             } finally {

@@ -496,14 +496,16 @@ final class WalkerMethodWriter {
 
   /**
    * {@code walk_pgd_range} down to {@code walk_pte_range}: every PTE table of {@code [startAddr,
-   * endAddr)}, each under its ptl, calling {@code step} for each PTE. The step addresses the PTE
-   * by its slot in the table ({@code slot}, stepped with {@code addr} as the kernel steps its
-   * {@code pte_t *}), and passes {@code watched}, whether the verifier or the trace is on, read
-   * once per table under the ptl.
+   * endAddr)}, each under its ptl, calling {@code step} for each PTE that is not none (the
+   * kinds that walk this way leave a none PTE alone: their callbacks only clear bits, or they
+   * skip what is not present). The step addresses the PTE by its slot in the table ({@code
+   * slot}, stepped with {@code addr} as the kernel steps its {@code pte_t *}), and passes {@code
+   * watched}, whether the verifier or the trace is on, read once per table under the ptl.
    */
   private void walkPteRange(Runnable step, Flush flush) {
-    c.comment("Walk the PTE tables of the range: empty upper levels and empty directory entries "
-        + "are skipped, and huge leaves are skipped with a warning, never split.");
+    String pageSize = staticName(PGTABLE, "PAGE_SIZE");
+    c.comment("Walk the PTE tables of the range: empty entries are skipped at every level, and "
+        + "huge leaves are skipped with a warning, never split.");
     c.begin("for ($T pt = $T.first(vma, startAddr, endAddr); pt != null;$W"
         + "pt = $T.next(vma, pt, endAddr))", PTE_TABLE, PTE_TABLE_CURSOR, PTE_TABLE_CURSOR);
     c.stmt("long from = Math.max(startAddr, pt.start())");
@@ -514,14 +516,19 @@ final class WalkerMethodWriter {
     c.comment("Whether the verifier or the trace watches the changes: read once per table, "
         + "under its ptl.");
     c.stmt("boolean watched = $T.watched(mm)", PGTABLE);
-    c.comment("The PTE of addr is this slot of the table: derived once, then stepped with addr.");
-    c.stmt("int slot = pt.index(from)");
-    c.begin("for (long addr = from; addr < to; addr += $L, slot++)",
-        staticName(PGTABLE, "PAGE_SIZE"));
+    c.comment("The slots of [from, to), run by run of PTEs that are not none (the table's "
+        + "population summary, exact under the ptl); in a run, a PTE's slot steps with its "
+        + "address.");
+    c.stmt("int limit = pt.index(to - $L) + 1", pageSize);
+    c.begin("for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;$W"
+        + "slot = pt.nextPopulated(slot, limit))");
+    c.stmt("int run = pt.nextNone(slot, limit)");
+    c.begin("for (long addr = pt.address(slot); slot < run; slot++, addr += $L)", pageSize);
     bySlot = true;
     step.run();
     record(flush);
     bySlot = false;
+    c.end();
     c.end();
     c.next("finally");
     c.stmt("pt.ptl().unlock()");

@@ -139,8 +139,8 @@ public final class DirtyHelpersWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          // Walk the PTE tables of the range: empty upper levels and empty directory entries are
-          // skipped, and huge leaves are skipped with a warning, never split.
+          // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
+          // leaves are skipped with a warning, never split.
           for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
               pt = PteTableCursor.next(vma, pt, endAddr)) {
             long from = Math.max(startAddr, pt.start());
@@ -151,28 +151,34 @@ public final class DirtyHelpersWalkers {
               // Whether the verifier or the trace watches the changes: read once per table, under
               // its ptl.
               boolean watched = Pgtable.watched(mm);
-              // The PTE of addr is this slot of the table: derived once, then stepped with addr.
-              int slot = pt.index(from);
-              for (long addr = from; addr < to; addr += PAGE_SIZE, slot++) {
-                // A plain read tells whether the callback changes this PTE at all.
-                long ptent = pt.pte(slot);
-                if (DirtyHelpers.wrprotect(ptent) == ptent) {
-                  continue;
+              // The slots of [from, to), run by run of PTEs that are not none (the table's
+              // population summary, exact under the ptl); in a run, a PTE's slot steps with its
+              // address.
+              int limit = pt.index(to - PAGE_SIZE) + 1;
+              for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                  slot = pt.nextPopulated(slot, limit)) {
+                int run = pt.nextNone(slot, limit);
+                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
+                  // A plain read tells whether the callback changes this PTE at all.
+                  long ptent = pt.pte(slot);
+                  if (DirtyHelpers.wrprotect(ptent) == ptent) {
+                    continue;
+                  }
+                  // Take the PTE atomically and apply the callback to the value taken: a store
+                  // racing with this faults and waits on the ptl, so no accessed or dirty bit is
+                  // lost (CVE-2024-36943). The commit runs even if the callback throws, so the PTE
+                  // is never left cleared.
+                  long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                  long newPte = oldPte;
+                  try {
+                    newPte = DirtyHelpers.wrprotect(oldPte);
+                  } finally {
+                    Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
+                  }
+                  total++;
+                  tlbflushStart = Math.min(tlbflushStart, addr);
+                  tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
                 }
-                // Take the PTE atomically and apply the callback to the value taken: a store racing
-                // with this faults and waits on the ptl, so no accessed or dirty bit is lost
-                // (CVE-2024-36943). The commit runs even if the callback throws, so the PTE is
-                // never left cleared.
-                long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
-                long newPte = oldPte;
-                try {
-                  newPte = DirtyHelpers.wrprotect(oldPte);
-                } finally {
-                  Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
-                }
-                total++;
-                tlbflushStart = Math.min(tlbflushStart, addr);
-                tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
               }
             } finally {
               pt.ptl().unlock();
@@ -319,8 +325,8 @@ public final class DirtyHelpersWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          // Walk the PTE tables of the range: empty upper levels and empty directory entries are
-          // skipped, and huge leaves are skipped with a warning, never split.
+          // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
+          // leaves are skipped with a warning, never split.
           for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
               pt = PteTableCursor.next(vma, pt, endAddr)) {
             long from = Math.max(startAddr, pt.start());
@@ -331,33 +337,39 @@ public final class DirtyHelpersWalkers {
               // Whether the verifier or the trace watches the changes: read once per table, under
               // its ptl.
               boolean watched = Pgtable.watched(mm);
-              // The PTE of addr is this slot of the table: derived once, then stepped with addr.
-              int slot = pt.index(from);
-              for (long addr = from; addr < to; addr += PAGE_SIZE, slot++) {
-                // A plain read tells whether the callback changes this PTE at all.
-                long ptent = pt.pte(slot);
-                if (DirtyHelpers.clean(ptent) == ptent) {
-                  continue;
+              // The slots of [from, to), run by run of PTEs that are not none (the table's
+              // population summary, exact under the ptl); in a run, a PTE's slot steps with its
+              // address.
+              int limit = pt.index(to - PAGE_SIZE) + 1;
+              for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                  slot = pt.nextPopulated(slot, limit)) {
+                int run = pt.nextNone(slot, limit);
+                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
+                  // A plain read tells whether the callback changes this PTE at all.
+                  long ptent = pt.pte(slot);
+                  if (DirtyHelpers.clean(ptent) == ptent) {
+                    continue;
+                  }
+                  // Take the PTE atomically and apply the callback to the value taken: a store
+                  // racing with this faults and waits on the ptl, so no accessed or dirty bit is
+                  // lost (CVE-2024-36943). The commit runs even if the callback throws, so the PTE
+                  // is never left cleared.
+                  long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                  long newPte = oldPte;
+                  try {
+                    newPte = DirtyHelpers.clean(oldPte);
+                  } finally {
+                    Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
+                  }
+                  total++;
+                  tlbflushStart = Math.min(tlbflushStart, addr);
+                  tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
+                  // Record the file page, relative to bitmapPgoff, and widen the dirty window.
+                  long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
+                  bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                  dirtyStart = Math.min(dirtyStart, bit);
+                  dirtyEnd = Math.max(dirtyEnd, bit + 1);
                 }
-                // Take the PTE atomically and apply the callback to the value taken: a store racing
-                // with this faults and waits on the ptl, so no accessed or dirty bit is lost
-                // (CVE-2024-36943). The commit runs even if the callback throws, so the PTE is
-                // never left cleared.
-                long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
-                long newPte = oldPte;
-                try {
-                  newPte = DirtyHelpers.clean(oldPte);
-                } finally {
-                  Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
-                }
-                total++;
-                tlbflushStart = Math.min(tlbflushStart, addr);
-                tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
-                // Record the file page, relative to bitmapPgoff, and widen the dirty window.
-                long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
-                bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-                dirtyStart = Math.min(dirtyStart, bit);
-                dirtyEnd = Math.max(dirtyEnd, bit + 1);
               }
             } finally {
               pt.ptl().unlock();

@@ -113,7 +113,7 @@ public final class Pgtable {
   public static long ptepModifyProtStart(Vma vma, long addr, PteTable pt) {
     Machine machine = vma.mm().machine();
     machine.verifier().onModifyProtStart(vma.mm(), addr, pt);
-    return pt.getAndClear(addr);
+    return pt.takeAt(pt.index(addr));
   }
 
   /**
@@ -129,9 +129,9 @@ public final class Pgtable {
   public static void ptepModifyProtCommit(Vma vma, long addr, PteTable pt, long oldPte, long pte) {
     MmStruct mm = vma.mm();
     if (mm.machine().verifier().enabled()) {
-      checkedCommit(mm, addr, pt, pte);
+      checkedCommit(mm, addr, pt, oldPte, pte);
     } else {
-      pt.setAt(pt.index(addr), pte);
+      pt.commitAt(pt.index(addr), oldPte, pte);
     }
     changed(mm, addr, pt, oldPte, pte);
   }
@@ -182,7 +182,7 @@ public final class Pgtable {
       checkSlot(pt, addr, index);
       return ptepModifyProtStart(vma, addr, pt);
     }
-    return pt.getAndClearAt(index);
+    return pt.takeAt(index);
   }
 
   /**
@@ -199,7 +199,7 @@ public final class Pgtable {
       ptepModifyProtCommit(vma, addr, pt, oldPte, pte);
       return;
     }
-    pt.setAt(index, pte);
+    pt.commitAt(index, oldPte, pte);
   }
 
   /**
@@ -251,8 +251,8 @@ public final class Pgtable {
   }
 
   /** The verifier's commit: exchange, and report a PTE that changed since the start. */
-  private static void checkedCommit(MmStruct mm, long addr, PteTable pt, long pte) {
-    long transient_ = exchange(pt, addr, pte);
+  private static void checkedCommit(MmStruct mm, long addr, PteTable pt, long oldPte, long pte) {
+    long transient_ = pt.exchangeAt(pt.index(addr), oldPte, pte);
     if (transient_ != 0) {
       mm.machine().verifier().violation(
           "ptepModifyProtCommit at 0x" + Long.toHexString(addr) + " in mm " + mm.name()

@@ -85,11 +85,15 @@ final class HandWrittenWalkers {
               for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
                   slot = pt.nextPopulated(slot, limit)) {
                 int run = pt.nextNone(slot, limit);
-                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
+                for (; slot < run; slot++) {
                   long ptent = pt.pte(slot);
-                  if (clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) {
-                    continue;
+                  while ((clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) && ++slot < run) {
+                    ptent = pt.pte(slot);
                   }
+                  if (slot == run) {
+                    break;
+                  }
+                  long addr = pt.address(slot);
                   long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
                   Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old,
                       clean ? Pte.mkclean(old) : Pte.wrprotect(old), watched);

@@ -82,11 +82,15 @@ final class VisitorWalker {
               for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
                   slot = pt.nextPopulated(slot, limit)) {
                 int run = pt.nextNone(slot, limit);
-                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
+                for (; slot < run; slot++) {
                   long ptent = pt.pte(slot);
-                  if (leaf.visit(ptent, addr, vma) == ptent) {
-                    continue;
+                  while (leaf.visit(ptent, pt.address(slot), vma) == ptent && ++slot < run) {
+                    ptent = pt.pte(slot);
                   }
+                  if (slot == run) {
+                    break;
+                  }
+                  long addr = pt.address(slot);
                   long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
                   long next = old;
                   try {

@@ -517,13 +517,12 @@ final class WalkerMethodWriter {
         + "under its ptl.");
     c.stmt("boolean watched = $T.watched(mm)", PGTABLE);
     c.comment("The slots of [from, to), run by run of PTEs that are not none (the table's "
-        + "population summary, exact under the ptl); in a run, a PTE's slot steps with its "
-        + "address.");
+        + "population summary, exact under the ptl).");
     c.stmt("int limit = pt.index(to - $L) + 1", pageSize);
     c.begin("for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;$W"
         + "slot = pt.nextPopulated(slot, limit))");
     c.stmt("int run = pt.nextNone(slot, limit)");
-    c.begin("for (long addr = pt.address(slot); slot < run; slot++, addr += $L)", pageSize);
+    c.begin("for (; slot < run; slot++)");
     bySlot = true;
     step.run();
     record(flush);
@@ -536,20 +535,31 @@ final class WalkerMethodWriter {
     c.end();
   }
 
-  /** {@code ptep_get} of the PTE at {@code addr} into {@code ptent}. */
-  private void ptepGet() {
+  /**
+   * {@code ptep_get} into {@code ptent}, passing over the PTEs for which {@code skip} (a format
+   * on {@code ptent}) holds. In {@link #walkPteRange}'s run of slots, a loop that only reads
+   * moves {@code slot} to the next PTE to work on, or leaves the run, and then derives its
+   * {@code addr}: the JIT keeps such a loop to a load and a test per PTE. Elsewhere, one PTE at
+   * {@code addr}, and {@code continue} if it is skipped.
+   */
+  private void scanPte(String skip, Object... args) {
     if (bySlot) {
       c.stmt("long ptent = pt.pte(slot)");
+      c.begin("while (" + skip + " && ++slot < run)", args);
+      c.stmt("ptent = pt.pte(slot)");
+      c.end();
+      c.guard("slot == run", "break");
+      c.stmt("long addr = pt.address(slot)");
     } else {
       c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+      c.continueIf(skip, args);
     }
   }
 
   /** The leaf through {@code ptep_modify_prot_start/commit}, as {@code wp_pte} does it. */
   private void modifyProtStep() {
-    c.comment("A plain read tells whether the callback changes this PTE at all.");
-    ptepGet();
-    c.continueIf("$L == ptent", call("ptent"));
+    c.comment("A plain read tells whether the callback changes a PTE at all.");
+    scanPte("$L == ptent", scanCall("ptent"));
     modifyProt();
   }
 
@@ -559,9 +569,8 @@ final class WalkerMethodWriter {
    * {@code set_pte_at}, which no hardware access can race.
    */
   private void makePteStep() {
-    c.comment("A plain read tells whether the callback changes this PTE at all.");
-    ptepGet();
-    c.continueIf("$L == ptent", call("ptent"));
+    c.comment("A plain read tells whether the callback changes a PTE at all.");
+    scanPte("$L == ptent", scanCall("ptent"));
     c.begin("if ($T.present(ptent))", PTE);
     modifyProt();
     c.next("else");
@@ -599,8 +608,7 @@ final class WalkerMethodWriter {
 
   /** {@code ptep_clear_young_notify}: the accessed bit, here and in secondary MMUs. */
   private void clearYoungStep() {
-    ptepGet();
-    c.continueIf("!$T.present(ptent)", PTE);
+    scanPte("!$T.present(ptent)", PTE);
     c.stmt("boolean young = false");
     c.begin("if ($L != ptent)", call("ptent"));
     c.comment("ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no "
@@ -620,10 +628,9 @@ final class WalkerMethodWriter {
 
   /** {@code madvise_free_pte_range} for one PTE. */
   private void lazyfreeStep() {
-    ptepGet();
     c.comment("Swap entries and markers are left alone; so are the zero page (no folio) and "
         + "folios another process may map.");
-    c.continueIf("!$T.present(ptent)", PTE);
+    scanPte("!$T.present(ptent)", PTE);
     c.stmt("$T folio = mm.machine().physMem().folio($T.pfn(ptent))", FOLIO, PTE);
     c.guard("folio == null || folio.maybeMappedShared()", "continue");
     c.comment("The folio's own dirty flag goes too: after this only the PTE tells of a write.");
@@ -686,13 +693,25 @@ final class WalkerMethodWriter {
 
   /** The callback applied to {@code pte}, with the arguments its shape takes. */
   private CodeBlock call(String pte) {
+    return call(pte, "addr");
+  }
+
+  /**
+   * The callback as {@link #scanPte} tests it: in a run of slots, before {@code addr} is
+   * derived, the address comes from the slot.
+   */
+  private CodeBlock scanCall(String pte) {
+    return call(pte, bySlot ? "pt.address(slot)" : "addr");
+  }
+
+  private CodeBlock call(String pte, String addr) {
     if (cb.shape() == CallbackShape.PTE) {
       return CodeBlock.of("$T.$N($L)", owner, cb.methodName(), pte);
     }
     if (cb.shape() == CallbackShape.PTE_ADDR) {
-      return CodeBlock.of("$T.$N($L, addr)", owner, cb.methodName(), pte);
+      return CodeBlock.of("$T.$N($L, $L)", owner, cb.methodName(), pte, addr);
     }
-    return CodeBlock.of("$T.$N($L, addr, vma)", owner, cb.methodName(), pte);
+    return CodeBlock.of("$T.$N($L, $L, vma)", owner, cb.methodName(), pte, addr);
   }
 
   private String flag(String name) {

@@ -152,18 +152,21 @@ public final class DirtyHelpersWalkers {
               // its ptl.
               boolean watched = Pgtable.watched(mm);
               // The slots of [from, to), run by run of PTEs that are not none (the table's
-              // population summary, exact under the ptl); in a run, a PTE's slot steps with its
-              // address.
+              // population summary, exact under the ptl).
               int limit = pt.index(to - PAGE_SIZE) + 1;
               for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
                   slot = pt.nextPopulated(slot, limit)) {
                 int run = pt.nextNone(slot, limit);
-                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
-                  // A plain read tells whether the callback changes this PTE at all.
+                for (; slot < run; slot++) {
+                  // A plain read tells whether the callback changes a PTE at all.
                   long ptent = pt.pte(slot);
-                  if (DirtyHelpers.wrprotect(ptent) == ptent) {
-                    continue;
+                  while (DirtyHelpers.wrprotect(ptent) == ptent && ++slot < run) {
+                    ptent = pt.pte(slot);
                   }
+                  if (slot == run) {
+                    break;
+                  }
+                  long addr = pt.address(slot);
                   // Take the PTE atomically and apply the callback to the value taken: a store
                   // racing with this faults and waits on the ptl, so no accessed or dirty bit is
                   // lost (CVE-2024-36943). The commit runs even if the callback throws, so the PTE
@@ -338,18 +341,21 @@ public final class DirtyHelpersWalkers {
               // its ptl.
               boolean watched = Pgtable.watched(mm);
               // The slots of [from, to), run by run of PTEs that are not none (the table's
-              // population summary, exact under the ptl); in a run, a PTE's slot steps with its
-              // address.
+              // population summary, exact under the ptl).
               int limit = pt.index(to - PAGE_SIZE) + 1;
               for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
                   slot = pt.nextPopulated(slot, limit)) {
                 int run = pt.nextNone(slot, limit);
-                for (long addr = pt.address(slot); slot < run; slot++, addr += PAGE_SIZE) {
-                  // A plain read tells whether the callback changes this PTE at all.
+                for (; slot < run; slot++) {
+                  // A plain read tells whether the callback changes a PTE at all.
                   long ptent = pt.pte(slot);
-                  if (DirtyHelpers.clean(ptent) == ptent) {
-                    continue;
+                  while (DirtyHelpers.clean(ptent) == ptent && ++slot < run) {
+                    ptent = pt.pte(slot);
                   }
+                  if (slot == run) {
+                    break;
+                  }
+                  long addr = pt.address(slot);
                   // Take the PTE atomically and apply the callback to the value taken: a store
                   // racing with this faults and waits on the ptl, so no accessed or dirty bit is
                   // lost (CVE-2024-36943). The commit runs even if the callback throws, so the PTE

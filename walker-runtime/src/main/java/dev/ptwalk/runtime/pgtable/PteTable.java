@@ -74,11 +74,19 @@ public final class PteTable {
 
   /**
    * {@code ptep_get} of slot {@code index} (the {@code pte_t *} that {@code pte_offset_map}
-   * returns, advanced by {@code index}): a single-copy-atomic read with no address to check. A
-   * walker derives the slot once per table ({@link #index}) and steps it with the address.
+   * returns, advanced by {@code index}), with no address to check: a walker derives the slot once
+   * per table ({@link #index}) and steps it with the address.
+   *
+   * <p>A plain read, as the C reference's: the value only tells a walker whether a PTE needs
+   * work, and {@code ptep_modify_prot_start} then takes the real one atomically, so a value that
+   * hardware updates just after the read is as good as one read a moment earlier. It cannot be
+   * taken before the ptl (the lock is an acquire) or after an earlier exchange (a full fence).
+   * An aligned {@code long} is read whole by every 64-bit HotSpot (JLS 17.7 asks JVMs not to
+   * split them). Unlike {@link #get}, a volatile read, it leaves the JIT free to keep the table
+   * in a register and drop the bounds check across a loop of reads.
    */
   public long pte(int index) {
-    return (long) PTES.getVolatile(entries, index);
+    return entries[index];
   }
 
   /**

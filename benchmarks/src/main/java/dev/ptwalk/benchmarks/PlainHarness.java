@@ -20,13 +20,32 @@ import java.util.Locale;
  *   --visitor-warmup run DenseBench.build()'s three visitor walks first
  *   --no-reset       walk again without resetting the PTEs (clean then changes nothing)
  *   --interleave     alternate clean and write-protect walks instead of all of one, then the other
+ *   --thread         walk on a new thread, as JMH's worker does, instead of main
+ *   --pad MiB        allocate and keep MiB of small objects first, moving where the tables land
  * </pre>
  */
 public final class PlainHarness {
+  /** Objects kept only to move the heap's layout ({@code --pad}). */
+  static Object[] pad;
+
   private PlainHarness() {}
 
   /** Run it; see the class comment for the options. */
-  public static void main(String[] args) {
+  public static void main(String[] args) throws InterruptedException {
+    for (String a : args) {
+      if (a.equals("--thread")) {
+        String[] rest = java.util.Arrays.stream(args).filter(x -> !x.equals("--thread"))
+            .toArray(String[]::new);
+        Thread t = new Thread(() -> run(rest), "walker");
+        t.start();
+        t.join();
+        return;
+      }
+    }
+    run(args);
+  }
+
+  private static void run(String[] args) {
     int walks = 200;
     boolean visitorWarmup = false;
     boolean reset = true;
@@ -44,6 +63,13 @@ public final class PlainHarness {
           break;
         case "--interleave":
           interleave = true;
+          break;
+        case "--pad":
+          int mib = Integer.parseInt(args[++i]);
+          pad = new Object[mib * 1024 * 1024 / 32];
+          for (int k = 0; k < pad.length; k++) {
+            pad[k] = new long[1];
+          }
           break;
         default:
           System.err.println("PlainHarness: unknown option " + args[i]);

@@ -75,7 +75,8 @@ class BadInputTest {
     Cli.Result ok = run("\ufeffmapping\tbuf\r", "mm A\r", "pte A 0x10000\r");
     assertEquals(0, ok.status(), ok.err());
     assertEquals("{\"line\":3,\"pte\":{\"mm\":\"A\",\"addr\":\"0x10000\",\"present\":false,"
-        + "\"write\":false,\"dirty\":false,\"young\":false}}\n", ok.out());
+        + "\"write\":false,\"dirty\":false,\"young\":false,\"soft_dirty\":false,"
+        + "\"uffd_wp\":false}}\n", ok.out());
   }
 
   @Test
@@ -180,11 +181,10 @@ class BadInputTest {
     assertEquals(1, r.status());
     assertEquals("", r.out());
     // The verifier names the walker's frame with its source line, which is BrokenWalkers' own.
-    String prefix = dir.resolve("s.pw") + ":5: a walker broke a page-table rule: invalidateRangeEnd"
-        + " over PROTECTION_PAGE mm=A [0x10000, 0x20000) ran before a TLB flush covering the PTE"
-        + " at 0x10000 made more restrictive in this bracket: other CPUs may still write through a"
-        + " stale TLB entry; call flushTlbRange over every changed PTE before invalidateRangeEnd"
-        + " [walker: dev.ptwalk.tests.BrokenWalkers.cleanWithoutFlush:";
+    String prefix = dir.resolve("s.pw") + ":5: a walker broke a page-table rule:"
+        + " decTlbFlushPending of mm A ran before a TLB flush covering the PTE at 0x10000 made more"
+        + " restrictive in the bracket over PROTECTION_PAGE mm=A [0x10000, 0x20000), which ended"
+        + " with tlb_flush_pending raised";
     assertTrue(r.err().startsWith(prefix) && r.err().endsWith("]\n")
         && r.err().lines().count() == 1, r.err());
   }
@@ -218,7 +218,8 @@ class BadInputTest {
     assertEquals("{\"line\":4,\"walk\":\"" + WRPROTECT + "\",\"total\":0,\"notifiers\":[],"
         + "\"flushes\":[],\"warnings\":1}\n", r.out());
     assertEquals(dir.resolve("s.pw") + ":4: WARNING: mm C: applyAsWrprotect skips vma[0x30000-"
-        + "0x32000 mm=C pgoff=0 VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE]:"
+        + "0x32000 mm=C pgoff=0 VM_READ|VM_WRITE|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE"
+        + "|VM_SOFTDIRTY]:"
         + " only VM_IO VMAs without VM_HUGETLB are walked\n", r.err());
   }
 }

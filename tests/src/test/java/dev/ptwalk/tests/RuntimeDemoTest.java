@@ -26,9 +26,10 @@ class RuntimeDemoTest {
     assertTrue(lines.contains(
         "B    4      0x555500002000   true     true     true   true   pfn=0x1002 P RW U A D SD"),
         lines::toString);
+    // set_pte_range: a load that maps a dirty folio writable maps it dirty too.
     assertTrue(lines.contains(
-        "A    4      0x7f0000004000   true     true     false  true   pfn=0x1002 P RW U A"),
-        "A's pgoff 4 maps the page B dirtied, through its own clean PTE");
+        "A    4      0x7f0000004000   true     true     true   true   pfn=0x1002 P RW U A D SD"),
+        "A's pgoff 4 maps the page B dirtied, dirty since its folio is");
     assertEquals("pgoff 4 holds 0xb4 seen from A and 0xb4 seen from B: one page, two mappings",
         lines.get(lines.size() - 2));
     assertEquals("verifier: quiet", lines.get(lines.size() - 1));

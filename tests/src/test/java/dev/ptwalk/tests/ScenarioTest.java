@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The scenario runner, in process and through bin/ptwalk: exact JSON and every error case. */
@@ -56,6 +58,83 @@ class ScenarioTest {
     assertEquals("", r.err());
   }
 
+  /** The sample scenario of each new kind (README shows them) prints its checked-in output. */
+  @ParameterizedTest
+  @ValueSource(strings = {"soft-dirty", "uffd-wp", "young", "lazyfree"})
+  void eachKindsSampleScenarioPrintsExactlyTheCheckedInOutput(String name) throws IOException {
+    Result r = run("run", "../samples/scenarios/" + name + ".pw");
+    assertEquals(0, r.status(), r.err());
+    assertEquals(Files.readString(Path.of("src/test/resources/scenarios/" + name + ".jsonl")),
+        r.out());
+    assertEquals("", r.err());
+  }
+
+  @Test
+  void mmWalkersAnonymousVmasUffdAndReclaimExactly() throws IOException {
+    Result r = runLines("mm A",
+        "vma A - start=0x10000 pages=4 flags=read,write",
+        "uffd A start=0x10000 pages=2",
+        "write A 0x10000",
+        "walk dev.ptwalk.samples.kinds.UffdWpWalkers#uffdWriteProtect A start=0x10000"
+            + " end=0x14000 bits=4",
+        "walk dev.ptwalk.samples.kinds.SoftDirtyWalkers#clearRefsSoftDirty A start=0x10000"
+            + " end=0x12000",
+        "walk dev.ptwalk.samples.kinds.LazyFreeWalkers#madviseFree A start=0x10000 end=0x14000",
+        "reclaim A 0x10000",
+        "pte A 0x10000",
+        "pte A 0x11000");
+    assertEquals(0, r.status(), r.err());
+    assertEquals(String.join("\n",
+        "{\"line\":5,\"walk\":\"dev.ptwalk.samples.kinds.UffdWpWalkers#uffdWriteProtect\","
+            + "\"total\":2,\"bits\":[0,1],\"start\":0,\"end\":2,\"notifiers\":[{\"mm\":\"A\","
+            + "\"event\":\"PROTECTION_VMA\",\"start\":\"0x10000\",\"end\":\"0x14000\"}],"
+            + "\"flushes\":[{\"mm\":\"A\",\"start\":\"0x10000\",\"end\":\"0x12000\"}],"
+            + "\"warnings\":0}",
+        "{\"line\":6,\"walk\":\"dev.ptwalk.samples.kinds.SoftDirtyWalkers#clearRefsSoftDirty\","
+            + "\"total\":1,\"bits\":[0],\"start\":0,\"end\":1,\"notifiers\":[{\"mm\":\"A\","
+            + "\"event\":\"SOFT_DIRTY\",\"start\":\"0x10000\",\"end\":\"0x12000\"}],"
+            + "\"flushes\":[{\"mm\":\"A\",\"all\":true}],\"warnings\":0}",
+        "{\"line\":7,\"walk\":\"dev.ptwalk.samples.kinds.LazyFreeWalkers#madviseFree\","
+            + "\"total\":1,\"notifiers\":[{\"mm\":\"A\",\"event\":\"CLEAR\",\"start\":"
+            + "\"0x10000\",\"end\":\"0x12000\"},{\"mm\":\"A\",\"event\":\"CLEAR\",\"start\":"
+            + "\"0x12000\",\"end\":\"0x14000\"}],\"flushes\":[{\"mm\":\"A\",\"start\":"
+            + "\"0x10000\",\"end\":\"0x11000\"}],\"warnings\":0}",
+        "{\"line\":9,\"pte\":{\"mm\":\"A\",\"addr\":\"0x10000\",\"present\":false,"
+            + "\"write\":false,\"dirty\":false,\"young\":false,\"soft_dirty\":false,"
+            + "\"uffd_wp\":false}}",
+        "{\"line\":10,\"pte\":{\"mm\":\"A\",\"addr\":\"0x11000\",\"present\":false,"
+            + "\"write\":false,\"dirty\":false,\"young\":false,\"soft_dirty\":false,"
+            + "\"uffd_wp\":true}}", ""), r.out());
+  }
+
+  @Test
+  void theNewVerbsRejectBadLines() throws IOException {
+    fails("2: '-' maps private anonymous memory, which cannot be shared, io, pfnmap or hugetlb;"
+        + " use read and write, or name a mapping", "mm A",
+        "vma A - start=0x10000 pages=4 flags=read,write,shared");
+    fails("2: unknown key 'pgoff'; expected start, pages, flags", "mm A",
+        "vma A - start=0x10000 pages=4 pgoff=0");
+    fails("3: EINVAL: UFFDIO_REGISTER: no VMA in [0x20000, 0x21000) of mm A (vma_find); map the"
+        + " range first", "mm A",
+        "vma A - start=0x10000 pages=4 flags=read,write", "uffd A start=0x20000 pages=1");
+    fails("3: bits=3 is too small: [0x10000, 0x14000) has 4 pages, one bit each; give bits=4 or"
+        + " more", "mm A", "vma A - start=0x10000 pages=4 flags=read,write",
+        "walk dev.ptwalk.samples.kinds.SoftDirtyWalkers#clearRefsSoftDirty A start=0x10000"
+            + " end=0x14000 bits=3");
+    fails("3: unknown key 'first'; expected start, end, bits", "mm A",
+        "vma A - start=0x10000 pages=4 flags=read,write",
+        "walk dev.ptwalk.samples.kinds.LazyFreeWalkers#madviseFree A first=0 nr=4");
+    fails("3: an MM walker needs start=ADDR and end=ADDR; usage: walk CLASS#METHOD MM start=ADDR"
+        + " end=ADDR [bits=N]", "mm A", "vma A - start=0x10000 pages=4 flags=read,write",
+        "walk dev.ptwalk.samples.kinds.SoftDirtyWalkers#clearRefsSoftDirty A start=0x10000"
+            + " bits=4");
+    fails("3: dev.ptwalk.samples.kinds.LazyFreeWalkers#madviseFree rejected its arguments: start"
+        + " and end must be page aligned, with 0 <= start <= end <= 0x7ffffffff000, were"
+        + " start=0x10008, end=0x14000", "mm A", "vma A - start=0x10000 pages=4 flags=read,write",
+        "walk dev.ptwalk.samples.kinds.LazyFreeWalkers#madviseFree A start=0x10008 end=0x14000");
+    fails("1: unknown mm 'A'; define it first with: mm A", "reclaim A 0x10000");
+  }
+
   @Test
   void everyOutputFormExactly() throws IOException {
     Result r = runLines("cpus 3", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
@@ -77,7 +156,7 @@ class ScenarioTest {
         "{\"line\":11,\"segfault\":{\"mm\":\"B\",\"addr\":\"0x20000\",\"access\":\"write\"}}",
         "{\"line\":12,\"segfault\":{\"mm\":\"A\",\"addr\":\"0x9000\",\"access\":\"read\"}}",
         "{\"line\":13,\"pte\":{\"mm\":\"B\",\"addr\":\"0x21000\",\"present\":false,\"write\":false,"
-            + "\"dirty\":false,\"young\":false}}",
+            + "\"dirty\":false,\"young\":false,\"soft_dirty\":false,\"uffd_wp\":false}}",
         "{\"line\":14,\"walk\":\"dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean\",\"total\":1,"
             + "\"bits\":[1],\"start\":1,\"end\":2,\"notifiers\":[{\"mm\":\"A\",\"event\":"
             + "\"PROTECTION_PAGE\",\"start\":\"0x10000\",\"end\":\"0x14000\"}],\"flushes\":[{\"mm\":"
@@ -86,7 +165,8 @@ class ScenarioTest {
             + "\"total\":0,\"notifiers\":[{\"mm\":\"A\",\"event\":\"PROTECTION_PAGE\",\"start\":"
             + "\"0x12000\",\"end\":\"0x14000\"}],\"flushes\":[],\"warnings\":1}",
         "{\"line\":16,\"pte\":{\"mm\":\"A\",\"addr\":\"0x11000\",\"present\":true,\"write\":true,"
-            + "\"dirty\":false,\"young\":true}}", ""), r.out());
+            + "\"dirty\":false,\"young\":true,\"soft_dirty\":true,\"uffd_wp\":false}}", ""),
+        r.out());
   }
 
   @Test
@@ -111,7 +191,8 @@ class ScenarioTest {
   void malformedLines() throws IOException {
     fails("1: mapping takes 1 argument(s), got 0; usage: mapping NAME", "mapping");
     fails("4: vma takes 6 argument(s), got 5; usage: vma MM MAPPING start=ADDR pages=N pgoff=N"
-        + " flags=F[,F...]", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], "mm B",
+        + " flags=F[,F...] or vma MM - start=ADDR pages=N flags=F[,F...]",
+        SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], "mm B",
         "vma B buf start=0 pages=1 pgoff=0");
     fails("3: pages 'x' is not a number (decimal, or hex with 0x)", "mapping buf", "mm A",
         "vma A buf start=0x10000 pages=x pgoff=0 flags=read");
@@ -126,7 +207,8 @@ class ScenarioTest {
 
   @Test
   void unknownVerbsAndNames() throws IOException {
-    fails("1: unknown verb 'munmap'; expected cpus, mapping, mm, vma, write, read, walk or pte",
+    fails("1: unknown verb 'munmap'; expected cpus, mapping, mm, vma, uffd, write, read, walk,"
+        + " reclaim or pte",
         "munmap A");
     fails("1: unknown mm 'A'; define it first with: mm A", "write A 0x1000");
     fails("2: unknown mapping 'buf'; define it first with: mapping buf", "mm A",
@@ -137,9 +219,9 @@ class ScenarioTest {
   @Test
   void overlappingVmas() throws IOException {
     fails("4: [0x12000, 0x13000) overlaps vma[0x10000-0x14000 mm=A pgoff=0 VM_READ|VM_WRITE"
-        + "|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE|VM_IO] in mm A; VMAs of one mm never"
-        + " overlap", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
-        "vma A buf start=0x12000 pages=1 pgoff=9 flags=read");
+        + "|VM_SHARED|VM_MAYREAD|VM_MAYWRITE|VM_MAYSHARE|VM_IO|VM_SOFTDIRTY] in mm A; VMAs of"
+        + " one mm never overlap", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
+        SETUP_A.split("\n")[2], "vma A buf start=0x12000 pages=1 pgoff=9 flags=read");
   }
 
   @Test
@@ -147,7 +229,8 @@ class ScenarioTest {
     Result ok = runLines("mapping buf", "mm A", "cpus 4",
         "vma A buf start=0x10000 pages=4 pgoff=0 flags=read,write,shared", "write A 0x10000 cpu=3");
     assertEquals(0, ok.status(), ok.err());
-    fails("5: cpus must come before the first write, read, walk or pte", SETUP_A.split("\n")[0],
+    fails("5: cpus must come before the first write, read, walk, reclaim or pte",
+        SETUP_A.split("\n")[0],
         SETUP_A.split("\n")[1], SETUP_A.split("\n")[2], "write A 0x10000", "cpus 4");
     fails("4: cpu 2 is out of range [0, 1]", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
         SETUP_A.split("\n")[2], "write A 0x10000 cpu=2");
@@ -159,8 +242,9 @@ class ScenarioTest {
         + " --classpath", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1], SETUP_A.split("\n")[2],
         "walk no.Such#walk buf first=0 nr=1");
     fails("4: dev.ptwalk.samples.DirtyHelpersWalkers has no public static walker applyAsDirty"
-        + "(AddressSpace, long, long) or applyAsDirty(AddressSpace, long, long, long, long[],"
-        + " DirtyWindow) returning long", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
+        + "(AddressSpace, long, long), applyAsDirty(AddressSpace, long, long, long, long[],"
+        + " DirtyWindow), applyAsDirty(MmStruct, long, long) or applyAsDirty(MmStruct, long, long,"
+        + " long[], DirtyWindow) returning long", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],
         SETUP_A.split("\n")[2],
         "walk dev.ptwalk.samples.DirtyHelpersWalkers#applyAsDirty buf first=0 nr=1");
     fails("4: 'applyAsClean' is not CLASS#METHOD (for example"
@@ -179,9 +263,8 @@ class ScenarioTest {
             + " nr=4", "pte A 0x10000");
     assertEquals(1, r.status());
     assertEquals("", r.out());
-    assertTrue(r.err().contains(": a walker broke a page-table rule: invalidateRangeEnd over"
-        + " PROTECTION_PAGE mm=A [0x10000, 0x14000) ran before a TLB flush covering the PTE at"
-        + " 0x10000"), r.err());
+    assertTrue(r.err().contains(": a walker broke a page-table rule: decTlbFlushPending of mm A"
+        + " ran before a TLB flush covering the PTE at 0x10000"), r.err());
   }
 
   @Test

@@ -102,7 +102,8 @@ class StressTest {
   }
 
   @ParameterizedTest(name = "{0} hardware, {1} sync")
-  @CsvSource({"X86, GENERATED", "X86, FUSED", "X86, CLEAN_ONLY", "WEAK, GENERATED", "WEAK, FUSED"})
+  @CsvSource({"X86, GENERATED", "X86, FUSED", "X86, CLEAN_ONLY", "X86, SOFT_DIRTY", "X86, UFFD_WP",
+      "WEAK, GENERATED", "WEAK, FUSED", "WEAK, SOFT_DIRTY", "WEAK, UFFD_WP"})
   void noWriteIsLost(HardwareModel hardware, SyncMode mode) throws InterruptedException {
     Outcome o = stress(hardware, mode, ACCESSES, 1);
     System.out.printf("stress %s/%s: %d accesses by %d CPUs, %d syncs, %d ms, 0 writes lost%n",

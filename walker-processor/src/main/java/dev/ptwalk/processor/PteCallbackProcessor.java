@@ -16,20 +16,24 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import javax.annotation.processing.AbstractProcessor;
 import javax.annotation.processing.ProcessingEnvironment;
 import javax.annotation.processing.Processor;
 import javax.annotation.processing.RoundEnvironment;
 import javax.lang.model.SourceVersion;
+import javax.lang.model.element.AnnotationMirror;
 import javax.lang.model.element.Element;
 import javax.lang.model.element.ElementKind;
 import javax.lang.model.element.ExecutableElement;
 import javax.lang.model.element.TypeElement;
+import javax.lang.model.util.ElementFilter;
 import javax.tools.Diagnostic;
 
 /**
@@ -50,9 +54,19 @@ public final class PteCallbackProcessor extends AbstractProcessor {
   private boolean bodyChecks;
   private boolean skippedNoted;
   private final List<WalkerKind> kinds;
+  /** The classes this processor generated, by qualified name. */
+  private final Set<String> generated = new HashSet<>();
+  /** Classes whose callbacks mention types not resolved yet, retried next round, by name. */
+  private final Set<String> deferred = new TreeSet<>();
 
   /** {@code -Aptwalk.requireBodyChecks=true}: no body checks (no javac trees) is an error. */
   public static final String REQUIRE_BODY_CHECKS = "ptwalk.requireBodyChecks";
+  /**
+   * {@code -Aptwalk.checkGenerated=true}: run the body checks on the walkers this processor
+   * generates too (they are correct by construction and golden-tested, so by default they are
+   * not).
+   */
+  public static final String CHECK_GENERATED = "ptwalk.checkGenerated";
 
   /** Instantiated by the compiler through {@link java.util.ServiceLoader}. */
   public PteCallbackProcessor() {
@@ -74,12 +88,16 @@ public final class PteCallbackProcessor extends AbstractProcessor {
     validator =
         new CallbackValidator(env.getElementUtils(), env.getTypeUtils(), diagnostics, kinds);
     localScanner = trees(env).map(LocalCallbackScanner::new).orElse(null);
-    bodyChecks = BodyChecks.install(env, kinds).isPresent();
+    boolean checkGenerated =
+        Boolean.parseBoolean(env.getOptions().getOrDefault(CHECK_GENERATED, "false"));
+    bodyChecks = BodyChecks.install(env, kinds,
+        type -> !checkGenerated && generated.contains(type.getQualifiedName().toString()))
+        .isPresent();
   }
 
   @Override
   public Set<String> getSupportedOptions() {
-    return Set.of(REQUIRE_BODY_CHECKS);
+    return Set.of(REQUIRE_BODY_CHECKS, CHECK_GENERATED);
   }
 
   /**
@@ -105,13 +123,31 @@ public final class PteCallbackProcessor extends AbstractProcessor {
         localScanner.scan(round.getRootElements());
       }
       noteSkippedBodyChecks(round);
-      TypeElement annotation =
-          processingEnv.getElementUtils().getTypeElement(CallbackValidator.PTE_CALLBACK);
+      TypeElement annotation = processingEnv.getElementUtils().getTypeElement(Names.PTE_CALLBACK);
       if (annotation == null) {
         return false;
       }
-      for (Map.Entry<TypeElement, List<ExecutableElement>> e : byClass(round, annotation)) {
-        processClass(e.getKey(), e.getValue());
+      Map<String, Map.Entry<TypeElement, List<ExecutableElement>>> groups =
+          byClass(round, annotation);
+      for (String name : deferred) {
+        TypeElement owner = processingEnv.getElementUtils().getTypeElement(name);
+        if (owner != null && !groups.containsKey(name)) {
+          groups.put(name, Map.entry(owner, callbacks(owner)));
+        }
+      }
+      deferred.clear();
+      for (Map.Entry<String, Map.Entry<TypeElement, List<ExecutableElement>>> e
+          : groups.entrySet()) {
+        TypeElement owner = e.getValue().getKey();
+        List<ExecutableElement> methods = e.getValue().getValue();
+        if (methods.stream().noneMatch(CallbackValidator::unresolved)) {
+          processClass(owner, methods);
+        } else if (!round.processingOver()) {
+          deferred.add(e.getKey()); // another processor may generate the missing type
+        } else if (!validator.runtimePresent()) {
+          // The last round: javac reports the missing symbols; say which dependency has them.
+          validator.reportRuntimeMissing(owner);
+        }
       }
     } catch (RuntimeException | LinkageError e) {
       processingEnv.getMessager().printMessage(Diagnostic.Kind.ERROR,
@@ -128,8 +164,7 @@ public final class PteCallbackProcessor extends AbstractProcessor {
     if (bodyChecks || skippedNoted) {
       return;
     }
-    for (String name : List.of(CallbackValidator.PTE_CALLBACK,
-        "dev.ptwalk.annotations.CheckedWalker", "dev.ptwalk.annotations.InBracket")) {
+    for (String name : List.of(Names.PTE_CALLBACK, Names.CHECKED_WALKER, Names.IN_BRACKET)) {
       TypeElement a = processingEnv.getElementUtils().getTypeElement(name);
       if (a != null && !round.getElementsAnnotatedWith(a).isEmpty()) {
         skippedNoted = true;
@@ -150,6 +185,7 @@ public final class PteCallbackProcessor extends AbstractProcessor {
         return;
       }
       JavaFile file = writer.write(spec.get(), owner);
+      generated.add(spec.get().generatedQualifiedName());
       try {
         file.writeTo(processingEnv.getFiler());
       } catch (IOException e) {
@@ -161,8 +197,22 @@ public final class PteCallbackProcessor extends AbstractProcessor {
     }
   }
 
+  /** The {@code @PteCallback} methods of {@code owner}, in source order. */
+  private static List<ExecutableElement> callbacks(TypeElement owner) {
+    List<ExecutableElement> out = new ArrayList<>();
+    for (ExecutableElement m : ElementFilter.methodsIn(owner.getEnclosedElements())) {
+      for (AnnotationMirror a : m.getAnnotationMirrors()) {
+        if (((TypeElement) a.getAnnotationType().asElement()).getQualifiedName()
+            .contentEquals(Names.PTE_CALLBACK)) {
+          out.add(m);
+        }
+      }
+    }
+    return out;
+  }
+
   /** Annotated methods grouped by class, classes by name, methods in source order. */
-  private static Iterable<Map.Entry<TypeElement, List<ExecutableElement>>> byClass(
+  private static Map<String, Map.Entry<TypeElement, List<ExecutableElement>>> byClass(
       RoundEnvironment round, TypeElement annotation) {
     Map<String, Map.Entry<TypeElement, List<ExecutableElement>>> groups = new TreeMap<>();
     for (Element e : round.getElementsAnnotatedWith(annotation)) {
@@ -177,7 +227,7 @@ public final class PteCallbackProcessor extends AbstractProcessor {
       List<? extends Element> order = g.getKey().getEnclosedElements();
       g.getValue().sort(Comparator.comparingInt(order::indexOf));
     }
-    return groups.values();
+    return groups;
   }
 
   /** {@link Trees} when the compiler is javac (directly, not behind a wrapper), else empty. */

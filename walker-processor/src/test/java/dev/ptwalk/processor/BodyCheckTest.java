@@ -109,9 +109,9 @@ class BodyCheckTest {
         "    wp(vma, pt, a);",
         "    TlbFlush.flushTlbRange(vma, a, a + 4096);",
         "  }"),
-        "missing-end", "invalidateRangeEnd(r) does not follow this invalidateRangeStart on every"
-            + " path: the path that reaches the end of the method leaves the bracket open",
-        "Use the shape: MmuNotifiers.invalidateRangeStart(r); try { ... } finally {"
+        "missing-end", "no invalidateRangeEnd(r) follows this invalidateRangeStart on any path,"
+            + " so the bracket is never closed",
+        "with the shape: MmuNotifiers.invalidateRangeStart(r); try { ... } finally {"
             + " MmuNotifiers.invalidateRangeEnd(r); }");
   }
 

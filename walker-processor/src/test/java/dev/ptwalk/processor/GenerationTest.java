@@ -33,6 +33,8 @@ import javax.lang.model.element.Element;
 import javax.lang.model.element.TypeElement;
 import javax.tools.JavaFileObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class GenerationTest {
   /** The DirtyHelpers sample, read from the samples module so the golden tracks the real one. */
@@ -52,25 +54,40 @@ class GenerationTest {
   }
 
   private static JavaFileObject sample() throws IOException {
-    return JavaFileObjects.forSourceString("dev.ptwalk.samples.DirtyHelpers",
-        Files.readString(SAMPLE));
+    return sample("DirtyHelpers");
   }
 
-  @Test
-  void dirtyHelpersMatchesTheGoldenFileExactly() throws IOException {
-    Compilation c = compile(sample());
+  /** A class of the samples module, by its name under {@code dev.ptwalk.samples}. */
+  private static JavaFileObject sample(String name) throws IOException {
+    return JavaFileObjects.forSourceString("dev.ptwalk.samples." + name,
+        Files.readString(Path.of("../samples/src/main/java/dev/ptwalk/samples/"
+            + name.replace('.', '/') + ".java")));
+  }
+
+  /**
+   * One golden file per sample class: the kernel's dirty helpers, and one class per new kind
+   * (with YOUNG in both scopes). Each generated file must equal its golden byte for byte.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"DirtyHelpers", "kinds.SoftDirty", "kinds.UffdWp", "kinds.Young",
+      "kinds.LazyFree"})
+  void everySampleMatchesItsGoldenFileExactly(String name) throws IOException {
+    Compilation c = compile(sample(name));
     assertThat(c).succeededWithoutWarnings();
-    String actual = generated(c, "dev.ptwalk.samples.DirtyHelpersWalkers");
-    String expected = golden();
+    String actual = generated(c, "dev.ptwalk.samples." + name + "Walkers");
+    Path source = Path.of("src/test/resources/goldens/dev/ptwalk/samples/"
+        + name.replace('.', '/') + "Walkers.java");
     if (Boolean.getBoolean("ptwalk.updateGoldens")) {
-      Path source = Path.of("src/test/resources" + GOLDEN);
+      Files.createDirectories(source.getParent());
       Files.writeString(source, actual);
-      expected = Files.readString(source); // the copy on the class path is the old one
     }
-    assertEquals(expected, actual, "generated source differs from the golden file; if the change"
-        + " is intended, run: mvn -pl walker-processor -am test -Dtest=GenerationTest"
-        + " -Dsurefire.failIfNoSpecifiedTests=false -Dptwalk.updateGoldens=true, and review the"
-        + " diff");
+    assertEquals(Files.readString(source), actual, "generated source differs from the golden"
+        + " file; if the change is intended, run: mvn -pl walker-processor -am test"
+        + " -Dtest=GenerationTest -Dsurefire.failIfNoSpecifiedTests=false"
+        + " -Dptwalk.updateGoldens=true, and review the diff");
+    for (String line : actual.split("\n")) {
+      assertTrue(line.length() <= 100, line.length() + " columns: " + line);
+    }
   }
 
   @Test

@@ -9,6 +9,7 @@ import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
 
 import dev.ptwalk.runtime.DirtyWindow;
+import dev.ptwalk.runtime.ErrnoException;
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
 import dev.ptwalk.runtime.cpu.SignalException;
@@ -16,6 +17,9 @@ import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.runtime.mm.AddressSpace;
 import dev.ptwalk.cli.scenario.Verb.Phase;
 import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.runtime.mm.Reclaim;
+import dev.ptwalk.runtime.mm.Userfaultfd;
+import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -75,14 +79,21 @@ public final class Scenario {
           Scenario::mapping),
       new Verb("mm", Phase.SETUP, List.of("mm NAME"), "an mm_struct (a process)", Scenario::mm),
       new Verb("vma", Phase.SETUP,
-          List.of("vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]"),
-          "F: read write shared maywrite io pfnmap hugetlb", Scenario::vma),
+          List.of("vma MM MAPPING start=ADDR pages=N pgoff=N flags=F[,F...]",
+              "vma MM - start=ADDR pages=N flags=F[,F...]"),
+          "F: read write shared maywrite io pfnmap hugetlb; '-': private anonymous memory",
+          Scenario::vma),
+      new Verb("uffd", Phase.SETUP, List.of("uffd MM start=ADDR pages=N"),
+          "register the range for async userfaultfd write-protect", Scenario::uffd),
       new Verb("write", Phase.ACTION, List.of("write MM ADDR [cpu=N]"),
           "a store by CPU N (default 0)", Scenario::write),
       new Verb("read", Phase.ACTION, List.of("read MM ADDR [cpu=N]"), "a load", Scenario::read),
       new Verb("walk", Phase.ACTION,
-          List.of("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]"),
+          List.of("walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]",
+              "walk CLASS#METHOD MM start=ADDR end=ADDR [bits=N]"),
           "call a generated (or any) walker on the class path", Scenario::walk),
+      new Verb("reclaim", Phase.ACTION, List.of("reclaim MM ADDR"),
+          "reclaim the page mapped at ADDR (MADV_PAGEOUT)", Scenario::reclaim),
       new Verb("pte", Phase.ACTION, List.of("pte MM ADDR"), "print that PTE's state",
           Scenario::pte));
 
@@ -97,6 +108,7 @@ public final class Scenario {
   private Machine machine;
   private final Map<String, MmStruct> mms = new LinkedHashMap<>();
   private final Map<String, AddressSpace> mappings = new LinkedHashMap<>();
+  private final Map<String, Userfaultfd> userfaultfds = new LinkedHashMap<>();
   /** The SETUP lines run so far, replayed if {@code cpus} rebuilds the machine. */
   private final List<Line> setup = new ArrayList<>();
   private boolean accessed;
@@ -128,14 +140,31 @@ public final class Scenario {
         if (i < v.forms().size() - 1) {
           lines.add(form);
         } else if (form.length() < pad.length()) {
-          lines.add(form + pad.substring(form.length()) + v.help());
+          List<String> help = wrap(v.help(), 80 - pad.length());
+          lines.add(form + pad.substring(form.length()) + help.get(0));
+          help.subList(1, help.size()).forEach(h -> lines.add(pad + h));
         } else {
           lines.add(form);
-          lines.add(pad + v.help());
+          wrap(v.help(), 80 - pad.length()).forEach(h -> lines.add(pad + h));
         }
       }
     }
     return lines;
+  }
+
+  /** {@code text} in lines of at most {@code width} characters, broken at spaces. */
+  private static List<String> wrap(String text, int width) {
+    List<String> out = new ArrayList<>();
+    StringBuilder line = new StringBuilder();
+    for (String word : text.split(" ")) {
+      if (line.length() > 0 && line.length() + 1 + word.length() > width) {
+        out.add(line.toString());
+        line.setLength(0);
+      }
+      line.append(line.length() > 0 ? " " : "").append(word);
+    }
+    out.add(line.toString());
+    return out;
   }
 
   /**
@@ -271,6 +300,7 @@ public final class Scenario {
     machine = null;
     mms.clear();
     mappings.clear();
+    userfaultfds.clear();
     for (Line l : setup) {
       l.verb().action().run(this, l);
     }
@@ -304,6 +334,10 @@ public final class Scenario {
   }
 
   private void vma(Line l) {
+    if (l.arg(2).equals("-")) {
+      anonVma(l);
+      return;
+    }
     l.arity(6, 6);
     MmStruct mm = mm(l, l.arg(1));
     AddressSpace mapping = mapping(l, l.arg(2));
@@ -318,6 +352,57 @@ public final class Scenario {
     long pgoff = l.number(kv.get("pgoff"), "pgoff", 0, Long.MAX_VALUE);
     long flags = flags(l, kv.get("flags"));
     mm.mmap(mapping, start, pages, pgoff, flags);
+  }
+
+  /** {@code vma MM - ...}: private anonymous memory, as {@code mmap(MAP_PRIVATE|MAP_ANONYMOUS)}. */
+  private void anonVma(Line l) {
+    l.arity(5, 5);
+    MmStruct mm = mm(l, l.arg(1));
+    Map<String, String> kv = l.keyValues(3, List.of("start", "pages", "flags"));
+    for (String key : List.of("start", "pages", "flags")) {
+      if (!kv.containsKey(key)) {
+        throw l.error("missing " + key + "=...; usage: vma MM - start=ADDR pages=N"
+            + " flags=F[,F...]");
+      }
+    }
+    long start = address(l, kv.get("start"), "start");
+    long pages = l.number(kv.get("pages"), "pages", 1, Long.MAX_VALUE);
+    long flags = flags(l, kv.get("flags"));
+    if ((flags & (VM_SHARED | VM_IO | VM_PFNMAP | VM_HUGETLB)) != 0) {
+      throw l.error("'-' maps private anonymous memory, which cannot be shared, io, pfnmap or"
+          + " hugetlb; use read and write, or name a mapping");
+    }
+    mm.mmap(null, start, pages, 0, flags);
+  }
+
+  /**
+   * {@code uffd MM start=ADDR pages=N}: open the mm's userfaultfd (once, with {@code
+   * UFFD_FEATURE_WP_ASYNC}) and register the range in write-protect mode.
+   */
+  private void uffd(Line l) {
+    l.arity(3, 3);
+    MmStruct mm = mm(l, l.arg(1));
+    Map<String, String> kv = l.keyValues(2, List.of("start", "pages"));
+    if (!kv.containsKey("start") || !kv.containsKey("pages")) {
+      throw l.error("uffd needs start=ADDR and pages=N; usage: " + l.verb().usage());
+    }
+    long start = address(l, kv.get("start"), "start");
+    long pages = l.number(kv.get("pages"), "pages", 1, Long.MAX_VALUE >>> Pgtable.PAGE_SHIFT);
+    Userfaultfd uffd = userfaultfds.computeIfAbsent(mm.name(),
+        k -> Userfaultfd.open(mm, Userfaultfd.UFFD_FEATURE_WP_ASYNC));
+    try {
+      uffd.registerWp(start, pages << Pgtable.PAGE_SHIFT);
+    } catch (ErrnoException e) {
+      throw l.error(e.getMessage());
+    }
+  }
+
+  /** {@code reclaim MM ADDR}: reclaim the folio mapped at ADDR, as {@code MADV_PAGEOUT} does. */
+  private void reclaim(Line l) {
+    l.arity(2, 2);
+    MmStruct mm = mm(l, l.arg(1));
+    long addr = address(l, l.arg(2), "ADDR");
+    Reclaim.reclaimPage(mm, addr);
   }
 
   private void write(Line l) {
@@ -372,6 +457,8 @@ public final class Scenario {
       g.writeBooleanField("write", Pte.write(pte));
       g.writeBooleanField("dirty", Pte.dirty(pte));
       g.writeBooleanField("young", Pte.young(pte));
+      g.writeBooleanField("soft_dirty", Pte.softDirty(pte));
+      g.writeBooleanField("uffd_wp", Pte.uffdWp(pte));
       g.writeEndObject();
     });
   }
@@ -379,43 +466,65 @@ public final class Scenario {
   private void walk(Line l) {
     l.arity(4, 6);
     String target = l.arg(1);
-    AddressSpace mapping = mapping(l, l.arg(2));
-    Map<String, String> kv = l.keyValues(3, List.of("first", "nr", "bitmap_pgoff", "bits"));
-    if (!kv.containsKey("first") || !kv.containsKey("nr")) {
-      throw l.error("walk needs first=N and nr=N; usage: " + l.verb().usage());
-    }
-    long first = l.number(kv.get("first"), "first", 0, Long.MAX_VALUE);
-    long nr = l.number(kv.get("nr"), "nr", 0, Long.MAX_VALUE);
-    if (first > Long.MAX_VALUE - nr) {
-      throw l.error("first + nr overflows: first=" + first + ", nr=" + nr
-          + "; the walk covers file pages [first, first + nr)");
-    }
     Method method = findWalker(l, target);
-    boolean bitmap = method.getParameterCount() == 6;
-    if (!bitmap && (kv.containsKey("bitmap_pgoff") || kv.containsKey("bits"))) {
-      throw l.error(target + " takes no bitmap: bitmap_pgoff= and bits= are for bitmap walkers");
-    }
-    long bitmapPgoff = first;
+    boolean mmScope = method.getParameterTypes()[0] == MmStruct.class;
+    boolean bitmap = mmScope ? method.getParameterCount() == 5 : method.getParameterCount() == 6;
     long bits = 0;
-    if (bitmap) {
-      if (kv.containsKey("bitmap_pgoff")) {
-        bitmapPgoff = l.number(kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE);
-        if (bitmapPgoff > first) {
-          throw l.error("bitmap_pgoff=" + bitmapPgoff + " is past first=" + first
-              + ": bit 0 of the bitmap is file page bitmap_pgoff, so it must be at most first");
-        }
-      }
-      bits = bits(l, kv.get("bits"), first, nr, bitmapPgoff);
-    }
-    long[] map = new long[(int) ((bits + 63) >>> 6)];
+    long[] map;
     DirtyWindow window = new DirtyWindow();
+    Object[] args;
+    if (mmScope) {
+      MmStruct mm = mm(l, l.arg(2));
+      Map<String, String> kv = l.keyValues(3, List.of("start", "end", "bits"));
+      if (!kv.containsKey("start") || !kv.containsKey("end")) {
+        throw l.error("an MM walker needs start=ADDR and end=ADDR; usage: walk CLASS#METHOD MM"
+            + " start=ADDR end=ADDR [bits=N]");
+      }
+      long start = address(l, kv.get("start"), "start");
+      long end = l.unsigned(kv.get("end"), "end");
+      if (!bitmap && kv.containsKey("bits")) {
+        throw l.error(target + " takes no bitmap: bits= is for bitmap walkers");
+      }
+      if (bitmap) {
+        bits = mmBits(l, kv.get("bits"), start, end);
+      }
+      map = new long[(int) ((bits + 63) >>> 6)];
+      args = bitmap ? new Object[] {mm, start, end, map, window} : new Object[] {mm, start, end};
+    } else {
+      AddressSpace mapping = mapping(l, l.arg(2));
+      Map<String, String> kv = l.keyValues(3, List.of("first", "nr", "bitmap_pgoff", "bits"));
+      if (!kv.containsKey("first") || !kv.containsKey("nr")) {
+        throw l.error("walk needs first=N and nr=N; usage: " + l.verb().usage());
+      }
+      long first = l.number(kv.get("first"), "first", 0, Long.MAX_VALUE);
+      long nr = l.number(kv.get("nr"), "nr", 0, Long.MAX_VALUE);
+      if (first > Long.MAX_VALUE - nr) {
+        throw l.error("first + nr overflows: first=" + first + ", nr=" + nr
+            + "; the walk covers file pages [first, first + nr)");
+      }
+      if (!bitmap && (kv.containsKey("bitmap_pgoff") || kv.containsKey("bits"))) {
+        throw l.error(target + " takes no bitmap: bitmap_pgoff= and bits= are for bitmap walkers");
+      }
+      long bitmapPgoff = first;
+      if (bitmap) {
+        if (kv.containsKey("bitmap_pgoff")) {
+          bitmapPgoff = l.number(kv.get("bitmap_pgoff"), "bitmap_pgoff", 0, Long.MAX_VALUE);
+          if (bitmapPgoff > first) {
+            throw l.error("bitmap_pgoff=" + bitmapPgoff + " is past first=" + first
+                + ": bit 0 of the bitmap is file page bitmap_pgoff, so it must be at most first");
+          }
+        }
+        bits = bits(l, kv.get("bits"), first, nr, bitmapPgoff);
+      }
+      map = new long[(int) ((bits + 63) >>> 6)];
+      args = bitmap ? new Object[] {mapping, first, nr, bitmapPgoff, map, window}
+          : new Object[] {mapping, first, nr};
+    }
     int mark = machine().trace().size();
     long warningsBefore = machine().counters().warnings();
     long total;
     try {
-      Object r = bitmap ? method.invoke(null, mapping, first, nr, bitmapPgoff, map, window)
-          : method.invoke(null, mapping, first, nr);
-      total = (Long) r;
+      total = (Long) method.invoke(null, args);
     } catch (IllegalAccessException e) {
       throw l.error(target + " cannot be called: " + e.getMessage());
     } catch (InvocationTargetException e) {
@@ -460,8 +569,12 @@ public final class Scenario {
           TraceEvent.TlbFlush f = (TraceEvent.TlbFlush) e;
           g.writeStartObject();
           g.writeStringField("mm", f.mm());
-          JsonLines.hex(g, "start", f.start());
-          JsonLines.hex(g, "end", f.end());
+          if (f.wholeMm()) {
+            g.writeBooleanField("all", true);
+          } else {
+            JsonLines.hex(g, "start", f.start());
+            JsonLines.hex(g, "end", f.end());
+          }
           g.writeEndObject();
         }
       }
@@ -495,6 +608,35 @@ public final class Scenario {
           + (first + nr) + ") are bits [" + (first - bitmapPgoff) + ", " + needed
           + ") of a bitmap from bitmap_pgoff=" + bitmapPgoff + "; give bits=" + needed
           + " or more");
+    }
+    return bits;
+  }
+
+  /**
+   * The bits of the bitmap an MM walk of {@code [start, end)} gets: {@code bits=} when given,
+   * which must hold every page of the range (exactly), else one bit per page. At most {@link
+   * #MAX_BITS}.
+   */
+  private static long mmBits(Line l, String given, long start, long end) {
+    long needed = Long.compareUnsigned(end, start) > 0 && (end & (Pgtable.PAGE_SIZE - 1)) == 0
+        && (start & (Pgtable.PAGE_SIZE - 1)) == 0 ? (end - start) >>> Pgtable.PAGE_SHIFT : 0;
+    if (given == null) {
+      if (needed > MAX_BITS) {
+        throw l.error("the walk needs a bitmap of " + needed + " bits (one per page of [0x"
+            + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")), more than 2^30, the"
+            + " largest the runner allocates; walk fewer pages per line");
+      }
+      return needed;
+    }
+    long bits = l.number(given, "bits", 0, Long.MAX_VALUE);
+    if (bits > MAX_BITS) {
+      throw l.error("bits=" + bits + " is more than 2^30, the largest bitmap the runner"
+          + " allocates");
+    }
+    if (bits < needed) {
+      throw l.error("bits=" + bits + " is too small: [0x" + Long.toHexString(start) + ", 0x"
+          + Long.toHexString(end) + ") has " + needed + " pages, one bit each; give bits="
+          + needed + " or more");
     }
     return bits;
   }
@@ -597,13 +739,25 @@ public final class Scenario {
     }
     for (Method m : c.getMethods()) {
       if (m.getName().equals(methodName) && Modifier.isStatic(m.getModifiers())
-          && m.getReturnType() == long.class && (isPlainWalker(m) || isBitmapWalker(m))) {
+          && m.getReturnType() == long.class && (isPlainWalker(m) || isBitmapWalker(m)
+              || isMmWalker(m))) {
         return m;
       }
     }
     throw l.error(className + " has no public static walker " + methodName
-        + "(AddressSpace, long, long) or " + methodName
-        + "(AddressSpace, long, long, long, long[], DirtyWindow) returning long");
+        + "(AddressSpace, long, long), " + methodName
+        + "(AddressSpace, long, long, long, long[], DirtyWindow), " + methodName
+        + "(MmStruct, long, long) or " + methodName
+        + "(MmStruct, long, long, long[], DirtyWindow) returning long");
+  }
+
+  /** An MM-scope walker, with or without a bitmap. */
+  private static boolean isMmWalker(Method m) {
+    Class<?>[] p = m.getParameterTypes();
+    boolean range = p.length >= 3 && p[0] == MmStruct.class && p[1] == long.class
+        && p[2] == long.class;
+    return range && (p.length == 3
+        || (p.length == 5 && p[3] == long[].class && p[4] == DirtyWindow.class));
   }
 
   private static boolean isPlainWalker(Method m) {

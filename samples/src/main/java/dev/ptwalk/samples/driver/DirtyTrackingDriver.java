@@ -17,10 +17,16 @@ import dev.ptwalk.runtime.mm.VmFaultResult;
 import dev.ptwalk.runtime.mm.VmOperations;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.trace.TraceEvent;
+import dev.ptwalk.runtime.mm.Userfaultfd;
 import dev.ptwalk.samples.DirtyHelpersWalkers;
+import dev.ptwalk.samples.kinds.SoftDirtyWalkers;
+import dev.ptwalk.samples.kinds.UffdWpWalkers;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -55,7 +61,24 @@ public final class DirtyTrackingDriver {
      * sync is {@code applyAsClean} alone. Correct on x86; see {@code HardwareModel#WEAK}.
      */
     CLEAN_ONLY(false, (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0,
-        bitmap, new DirtyWindow()));
+        bitmap, new DirtyWindow())),
+    /**
+     * A soft-dirty tracker, as CRIU tracks a process's memory: the buffer is mapped as plain
+     * shared memory (no {@code VM_PFNMAP}, which clear_refs skips) and each sync runs the
+     * generated {@link SoftDirtyWalkers#clearRefsSoftDirty} over every VMA of it; its bitmap, the
+     * pages written since the last clear, is all the driver learns (its fault hooks record
+     * nothing).
+     */
+    SOFT_DIRTY(false, (d, bitmap) -> d.perVma(bitmap, (v, bits) ->
+        SoftDirtyWalkers.clearRefsSoftDirty(v.mm(), v.start(), v.end(), bits, new DirtyWindow()))),
+    /**
+     * An async uffd-wp tracker, as a garbage collector tracks its heap: every VMA of the buffer is
+     * registered for async userfaultfd write-protect, and each sync runs the generated {@link
+     * UffdWpWalkers#uffdWriteProtect} over it; its bitmap, the pages written since the last
+     * protection, is all the driver learns.
+     */
+    UFFD_WP(false, (d, bitmap) -> d.perVma(bitmap, (v, bits) ->
+        UffdWpWalkers.uffdWriteProtect(v.mm(), v.start(), v.end(), bits, new DirtyWindow())));
 
     private final boolean writeNotify;
     private final SyncStrategy strategy;
@@ -63,6 +86,11 @@ public final class DirtyTrackingDriver {
     SyncMode(boolean writeNotify, SyncStrategy strategy) {
       this.writeNotify = writeNotify;
       this.strategy = strategy;
+    }
+
+    /** Whether the buffer is plain shared memory tracked by page tables alone (no fault hooks). */
+    boolean tracksPageTablesOnly() {
+      return this == SOFT_DIRTY || this == UFFD_WP;
     }
 
     /** Whether read faults map read-only so the first write reaches the driver. */
@@ -78,6 +106,8 @@ public final class DirtyTrackingDriver {
 
   /** The flags of every VMA of the buffer. */
   public static final long FLAGS = VM_READ | VM_WRITE | VM_SHARED | VM_IO | VM_PFNMAP;
+  /** The flags of the buffer's VMAs in the page-table-only modes: shared memory. */
+  public static final long SHARED_MEMORY_FLAGS = VM_READ | VM_WRITE | VM_SHARED;
 
   private static final int WORDS = (int) (Pgtable.PAGE_SIZE / Long.BYTES);
 
@@ -90,6 +120,9 @@ public final class DirtyTrackingDriver {
   private final long[][] device;
   private final ReentrantLock lock = new ReentrantLock();
   private final BitSet recorded = new BitSet();
+  private final SyncMode mode;
+  private final List<Vma> vmas = new CopyOnWriteArrayList<>();
+  private final Map<MmStruct, Userfaultfd> userfaultfds = new ConcurrentHashMap<>();
 
   private final VmOperations ops = new VmOperations() {
     @Override
@@ -98,7 +131,7 @@ public final class DirtyTrackingDriver {
       if (pgoff < 0 || pgoff >= pages) {
         return VmFaultResult.SIGBUS;
       }
-      if (vmf.write()) {
+      if (vmf.write() && recordsFaults()) {
         record(pgoff); // a write fault maps the page writable and dirty: the driver must know
       }
       vmf.setPfn(frames[(int) pgoff]);
@@ -123,7 +156,7 @@ public final class DirtyTrackingDriver {
    * @throws IllegalArgumentException if pages is not 1 to 1 Mi
    */
   public DirtyTrackingDriver(Machine machine, String name, int pages, SyncMode mode) {
-    this(machine, name, pages, mode.writeNotify(), mode.strategy());
+    this(machine, name, pages, mode.writeNotify(), mode.strategy(), mode);
   }
 
   /**
@@ -132,6 +165,12 @@ public final class DirtyTrackingDriver {
    */
   public DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,
       SyncStrategy strategy) {
+    this(machine, name, pages, writeNotify, strategy, null);
+  }
+
+  private DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,
+      SyncStrategy strategy, SyncMode mode) {
+    this.mode = mode;
     if (pages < 1 || pages > (1 << 20)) {
       throw new IllegalArgumentException("a buffer has 1 to 1048576 pages, not " + pages);
     }
@@ -165,7 +204,45 @@ public final class DirtyTrackingDriver {
       throw new IllegalArgumentException("buffer pages [" + pgoff + ", " + (pgoff + count)
           + ") are outside the buffer's " + pages + " pages");
     }
-    return mm.mmap(buffer, start, count, pgoff, FLAGS, ops);
+    boolean pageTables = mode != null && mode.tracksPageTablesOnly();
+    Vma vma = mm.mmap(buffer, start, count, pgoff, pageTables ? SHARED_MEMORY_FLAGS : FLAGS, ops);
+    if (mode == SyncMode.UFFD_WP) {
+      userfaultfds.computeIfAbsent(mm, k -> Userfaultfd.open(k, Userfaultfd.UFFD_FEATURE_WP_ASYNC))
+          .registerWp(start, count << Pgtable.PAGE_SHIFT);
+      vma = mm.vmaLookup(start); // registration may have split the VMA: the one now at start
+    }
+    vmas.add(vma);
+    return vma;
+  }
+
+  /** Whether the fault hooks record the pages they let a process write. */
+  private boolean recordsFaults() {
+    return mode == null || !mode.tracksPageTablesOnly();
+  }
+
+  /** An MM walker over one VMA of the buffer, with a bitmap of one bit per page of the VMA. */
+  @FunctionalInterface
+  interface VmaWalk {
+    long walk(Vma vma, long[] bits);
+  }
+
+  /**
+   * Run {@code walk} over every VMA of the buffer and OR each page it reports into {@code
+   * bitmap} at its buffer page ({@code vm_pgoff} plus the page's index in the VMA).
+   */
+  long perVma(long[] bitmap, VmaWalk walk) {
+    long changed = 0;
+    for (Vma v : vmas) {
+      long[] bits = new long[(int) ((v.pages() + 63) >>> 6)];
+      changed += walk.walk(v, bits);
+      for (int w = 0; w < bits.length; w++) {
+        for (long word = bits[w]; word != 0; word &= word - 1) {
+          long page = v.pgoff() + ((long) w << 6) + Long.numberOfTrailingZeros(word);
+          bitmap[(int) (page >>> 6)] |= 1L << (page & 63);
+        }
+      }
+    }
+    return changed;
   }
 
   private void record(long pgoff) {

@@ -3,12 +3,13 @@ package dev.ptwalk.processor.checks;
 import com.sun.source.tree.ClassTree;
 import com.sun.source.tree.CompilationUnitTree;
 import com.sun.source.tree.MethodTree;
-import com.sun.source.tree.Tree;
 import com.sun.source.util.JavacTask;
 import com.sun.source.util.TaskEvent;
 import com.sun.source.util.TaskListener;
 import com.sun.source.util.TreePath;
+import com.sun.source.util.TreePathScanner;
 import com.sun.source.util.Trees;
+import dev.ptwalk.processor.Names;
 import dev.ptwalk.processor.checks.Marks.Role;
 import dev.ptwalk.processor.model.WalkerKind;
 import dev.ptwalk.processor.validation.Message;
@@ -18,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import javax.annotation.processing.ProcessingEnvironment;
 import javax.lang.model.element.Element;
 import javax.lang.model.element.ExecutableElement;
@@ -27,29 +29,38 @@ import javax.tools.Diagnostic;
 /**
  * Runs the body checks when javac has analysed a class, when every call and name is resolved:
  * {@link BracketAnalysis} on {@code @CheckedWalker} and {@code @InBracket} methods, {@link
- * CallbackTransitions} on {@code @PteCallback} methods. Generated walkers carry
- * {@code @CheckedWalker} too, so every walker ptwalk writes passes the same check.
+ * CallbackTransitions} on {@code @PteCallback} methods, wherever they are declared: in member
+ * classes, local and anonymous classes, enum constant bodies. Walkers ptwalk generated itself
+ * carry {@code @CheckedWalker} too; they are correct by construction and golden-tested, so they
+ * are skipped unless {@code -Aptwalk.checkGenerated=true} asks for them.
  */
 public final class BodyChecks implements TaskListener {
   private final Trees trees;
   private final List<WalkerKind> kinds;
+  private final Marks marks;
   private final HiddenChanges hidden;
+  private final Predicate<TypeElement> skip;
   private final Set<String> reported = new HashSet<>();
   private final Set<Element> checked = new HashSet<>();
 
-  private BodyChecks(Trees trees, List<WalkerKind> kinds) {
+  private BodyChecks(Trees trees, ProcessingEnvironment env, List<WalkerKind> kinds,
+      Predicate<TypeElement> skip) {
     this.trees = trees;
     this.kinds = List.copyOf(kinds);
-    this.hidden = new HiddenChanges(trees);
+    this.marks = new Marks(env.getElementUtils(), env.getTypeUtils());
+    this.hidden = new HiddenChanges(trees, marks);
+    this.skip = skip;
   }
 
   /**
    * Install the checks on the running javac; empty when the compiler is not javac (or javac
-   * behind a wrapper), which offers no {@code com.sun.source} trees.
+   * behind a wrapper), which offers no {@code com.sun.source} trees. Top-level classes {@code
+   * skip} accepts are not checked.
    */
-  public static Optional<BodyChecks> install(ProcessingEnvironment env, List<WalkerKind> kinds) {
+  public static Optional<BodyChecks> install(ProcessingEnvironment env, List<WalkerKind> kinds,
+      Predicate<TypeElement> skip) {
     try {
-      BodyChecks checks = new BodyChecks(Trees.instance(env), kinds);
+      BodyChecks checks = new BodyChecks(Trees.instance(env), env, kinds, skip);
       JavacTask.instance(env).addTaskListener(checks);
       return Optional.of(checks);
     } catch (IllegalArgumentException | LinkageError e) {
@@ -68,6 +79,9 @@ public final class BodyChecks implements TaskListener {
     TypeElement type = e.getTypeElement();
     CompilationUnitTree unit = e.getCompilationUnit();
     try {
+      if (skip.test(type)) {
+        return;
+      }
       TreePath path = trees.getPath(type);
       if (path != null && path.getLeaf() instanceof ClassTree) {
         checkClass(unit, path);
@@ -76,42 +90,39 @@ public final class BodyChecks implements TaskListener {
       StringWriter trace = new StringWriter();
       ex.printStackTrace(new PrintWriter(trace));
       trees.printMessage(Diagnostic.Kind.ERROR,
-          Message.INTERNAL_ERROR.format(type.getQualifiedName(), trace), path(type), unit);
+          Message.INTERNAL_ERROR.format(type.getQualifiedName(), trace), trees.getTree(type),
+          unit);
     }
   }
 
-  private Tree path(TypeElement type) {
-    return trees.getTree(type);
-  }
-
+  /** Every method under the class: of member, local and anonymous classes and enum constants. */
   private void checkClass(CompilationUnitTree unit, TreePath classPath) {
-    for (Tree member : ((ClassTree) classPath.getLeaf()).getMembers()) {
-      TreePath memberPath = new TreePath(classPath, member);
-      if (member instanceof ClassTree) {
-        checkClass(unit, memberPath);
-      } else if (member instanceof MethodTree) {
-        Element element = trees.getElement(memberPath);
+    new TreePathScanner<Void, Void>() {
+      @Override
+      public Void visitMethod(MethodTree method, Void unused) {
+        Element element = trees.getElement(getCurrentPath());
         if (element instanceof ExecutableElement && checked.add(element)) {
-          checkMethod(unit, memberPath, (MethodTree) member, (ExecutableElement) element);
+          checkMethod(unit, getCurrentPath(), method, (ExecutableElement) element);
         }
+        return super.visitMethod(method, unused);
       }
-    }
+    }.scan(classPath, null);
   }
 
   private void checkMethod(CompilationUnitTree unit, TreePath path, MethodTree method,
       ExecutableElement element) {
     Role role = Marks.role(element);
-    boolean callback = Marks.annotation(element, Marks.PTE_CALLBACK) != null;
-    if (role != Role.CHECKED_WALKER && role != Role.IN_BRACKET && !callback) {
+    boolean callback = Marks.annotation(element, Names.PTE_CALLBACK) != null;
+    if (role == Role.NONE && !callback) {
       return;
     }
     TreeContext ctx = new TreeContext(trees, unit, reported);
     ctx.index(path);
-    if (role == Role.CHECKED_WALKER || role == Role.IN_BRACKET) {
-      new BracketAnalysis(ctx, hidden).analyze(method, role == Role.IN_BRACKET);
+    if (role != Role.NONE) {
+      new BracketAnalysis(ctx, marks, hidden).analyze(method, role == Role.IN_BRACKET);
     }
     if (callback) {
-      new CallbackTransitions(ctx, kinds).check(method, element);
+      new CallbackTransitions(ctx, marks, kinds).check(method, element);
     }
   }
 }

@@ -10,7 +10,7 @@ import com.sun.source.tree.Tree;
 import com.sun.source.util.TreePath;
 import com.sun.source.util.TreePathScanner;
 import com.sun.source.util.Trees;
-import dev.ptwalk.processor.validation.CallbackValidator;
+import dev.ptwalk.processor.Names;
 import dev.ptwalk.processor.validation.Message;
 import java.io.IOException;
 import java.util.HashSet;
@@ -63,11 +63,11 @@ public final class LocalCallbackScanner {
     Scanner(CompilationUnitTree unit) {
       this.unit = unit;
       boolean found = unit.getPackageName() != null
-          && unit.getPackageName().toString().equals("dev.ptwalk.annotations");
+          && unit.getPackageName().toString().equals(Names.ANNOTATIONS_PACKAGE);
       for (ImportTree imp : unit.getImports()) {
         String name = imp.getQualifiedIdentifier().toString();
-        found |= !imp.isStatic() && (name.equals(CallbackValidator.PTE_CALLBACK)
-            || name.equals("dev.ptwalk.annotations.*"));
+        found |= !imp.isStatic() && (name.equals(Names.PTE_CALLBACK)
+            || name.equals(Names.ANNOTATIONS_STAR));
       }
       this.imported = found;
     }
@@ -95,7 +95,7 @@ public final class LocalCallbackScanner {
     private boolean annotated(MethodTree method) {
       for (AnnotationTree a : method.getModifiers().getAnnotations()) {
         String name = a.getAnnotationType().toString();
-        if (name.equals(CallbackValidator.PTE_CALLBACK)
+        if (name.equals(Names.PTE_CALLBACK)
             || (name.equals("PteCallback") && imported)) {
           return true;
         }

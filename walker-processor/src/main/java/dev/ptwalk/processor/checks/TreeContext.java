@@ -15,6 +15,7 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 import javax.lang.model.element.Element;
+import javax.lang.model.type.TypeMirror;
 import javax.tools.Diagnostic;
 
 /**
@@ -60,6 +61,21 @@ final class TreeContext {
     return path == null ? null : trees.getElement(path);
   }
 
+  /** The path of {@code tree} under the indexed root, or null. */
+  TreePath path(Tree tree) {
+    TreePath path = paths.get(tree);
+    return path != null ? path : TreePath.getPath(unit, tree);
+  }
+
+  /** The type of an expression or variable tree, or null. */
+  TypeMirror type(Tree tree) {
+    TreePath path = paths.get(tree);
+    if (path == null) {
+      path = TreePath.getPath(unit, tree);
+    }
+    return path == null ? null : trees.getTypeMirror(path);
+  }
+
   /** Start position of {@code tree}, remembered so a report can be placed on it later. */
   long pos(Tree tree) {
     long p = positions.getStartPosition(unit, tree);
@@ -95,11 +111,11 @@ final class TreeContext {
     return tree.toString();
   }
 
-  /** Report {@code message} on the tree at {@code pos}, once per position and code. */
+  /** Report {@code message} on the tree at {@code pos}, once per position and message. */
   void report(long pos, Diagnostic.Kind kind, Message message, Object... args) {
     Tree tree = byPos.get(pos);
     if (tree == null || !reported.add(unit.getSourceFile().toUri() + ":" + pos + ":"
-        + message.code())) {
+        + message.name())) {
       return;
     }
     trees.printMessage(kind, message.format(args), tree, unit);

@@ -33,8 +33,8 @@ public enum WalkShape {
   /**
    * {@code madvise_free_single_vma}: an {@code mmu_gather} for the whole call ({@code
    * tlb_gather_mmu} raises {@code tlb_flush_pending}), a {@code CLEAR} bracket per VMA, {@code
-   * tlb_remove_tlb_entry} per PTE changed, {@code tlb_end_vma} (on x86 it flushes the gathered
-   * range), {@code tlb_finish_mmu} (a flush of the whole mm when nested).
+   * tlb_remove_tlb_entry} per PTE changed, {@code tlb_end_vma} (nothing on x86, which merges the
+   * VMAs' ranges), {@code tlb_finish_mmu} (one flush, of the whole mm when nested).
    */
   MMU_GATHER("mm/madvise.c", "madvise_free_single_vma / madvise_free_pte_range");
 

@@ -93,7 +93,9 @@ public final class WalkerKind {
    */
   public static final WalkerKind YOUNG = builder("YOUNG")
       .verb("Ages")
-      .kernel("walk_pte_range (MGLRU aging)", "ptep_clear_young_notify")
+      .kernel("walk_pte_range", "ptep_clear_young_notify")
+      .source("{@code mm/vmscan.c}, MGLRU's walk of an mm; over a file's mappings as\n"
+          + "{@code folio_referenced} in {@code mm/rmap.c} visits them")
       .allow(Transition.clearing("mkold", "pte_mkold", PteBit.ACCESSED))
       .scopes(Scope.MM, Scope.MAPPING)
       .mmLock(WalkLock.MMAP_READ)

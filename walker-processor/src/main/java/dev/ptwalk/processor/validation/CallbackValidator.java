@@ -1,5 +1,6 @@
 package dev.ptwalk.processor.validation;
 
+import dev.ptwalk.processor.Names;
 import dev.ptwalk.processor.model.CallbackShape;
 import dev.ptwalk.processor.model.CallbackSpec;
 import dev.ptwalk.processor.model.Scope;
@@ -34,13 +35,6 @@ import javax.lang.model.util.Types;
  * returns empty. Nothing past this class sees a {@code javax.lang.model} type.
  */
 public final class CallbackValidator {
-  /** The annotation's qualified name; the processor never loads the class itself. */
-  public static final String PTE_CALLBACK = "dev.ptwalk.annotations.PteCallback";
-  /** The runtime's VMA type, the optional third callback parameter. */
-  public static final String VMA = "dev.ptwalk.runtime.mm.Vma";
-  /** A runtime type the generated code needs; its absence means no walker-runtime. */
-  public static final String RUNTIME_PROBE = "dev.ptwalk.runtime.mm.AddressSpace";
-
   private final Elements elements;
   private final Types types;
   private final Diagnostics diagnostics;
@@ -61,8 +55,9 @@ public final class CallbackValidator {
     String packageName = packageOf(owner).getQualifiedName().toString();
     List<String> simpleNames = simpleNames(owner);
     String generated = String.join("_", simpleNames) + "Walkers";
-    if (elements.getTypeElement(RUNTIME_PROBE) == null) {
-      diagnostics.error(owner, Message.RUNTIME_MISSING, owner.getQualifiedName(), RUNTIME_PROBE);
+    if (!runtimePresent()) {
+      diagnostics.error(owner, Message.RUNTIME_MISSING, owner.getQualifiedName(),
+          Names.RUNTIME_PROBE);
     }
     List<CallbackSpec> specs = new ArrayList<>();
     Map<String, ExecutableElement> byWalker = new LinkedHashMap<>();
@@ -84,6 +79,38 @@ public final class CallbackValidator {
       return Optional.empty();
     }
     return Optional.of(new WalkersSpec(packageName, simpleNames, specs));
+  }
+
+  /** Whether walker-runtime is on the compile class path. */
+  public boolean runtimePresent() {
+    return elements.getTypeElement(Names.RUNTIME_PROBE) != null;
+  }
+
+  /** Report that walker-runtime is missing, for {@code owner}'s walkers. */
+  public void reportRuntimeMissing(TypeElement owner) {
+    diagnostics.error(owner, Message.RUNTIME_MISSING, owner.getQualifiedName(),
+        Names.RUNTIME_PROBE);
+  }
+
+  /**
+   * Whether a type in {@code method}'s signature is not resolved yet: another processor may
+   * generate it in a later round, so the method's class is deferred, as Dagger and AutoValue do.
+   */
+  public static boolean unresolved(ExecutableElement method) {
+    if (method.getReturnType().getKind() == TypeKind.ERROR) {
+      return true;
+    }
+    for (VariableElement p : method.getParameters()) {
+      if (p.asType().getKind() == TypeKind.ERROR) {
+        return true;
+      }
+    }
+    for (TypeMirror t : method.getThrownTypes()) {
+      if (t.getKind() == TypeKind.ERROR) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void checkOwner(TypeElement owner, ExecutableElement method, String generated,
@@ -226,7 +253,8 @@ public final class CallbackValidator {
 
   private static boolean isVma(TypeMirror type) {
     return type.getKind() == TypeKind.DECLARED
-        && ((TypeElement) ((DeclaredType) type).asElement()).getQualifiedName().contentEquals(VMA);
+        && ((TypeElement) ((DeclaredType) type).asElement()).getQualifiedName()
+        .contentEquals(Names.VMA);
   }
 
   private boolean isChecked(TypeMirror thrown) {
@@ -239,11 +267,11 @@ public final class CallbackValidator {
   private static AnnotationMirror annotationOf(ExecutableElement method) {
     for (AnnotationMirror m : method.getAnnotationMirrors()) {
       if (((TypeElement) m.getAnnotationType().asElement()).getQualifiedName()
-          .contentEquals(PTE_CALLBACK)) {
+          .contentEquals(Names.PTE_CALLBACK)) {
         return m;
       }
     }
-    throw new IllegalStateException(method + " has no @" + PTE_CALLBACK);
+    throw new IllegalStateException(method + " has no @" + Names.PTE_CALLBACK);
   }
 
   private static AnnotationValue value(

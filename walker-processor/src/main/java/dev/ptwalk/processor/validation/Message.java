@@ -91,6 +91,12 @@ public enum Message {
           + " the bracket open, so secondary MMUs stay blocked and never re-read the page table."
           + " Use the shape: MmuNotifiers.invalidateRangeStart(%s); try { ... } finally {"
           + " MmuNotifiers.invalidateRangeEnd(%s); }"),
+  /** A bracket that no path closes at all. */
+  MISSING_END_NEVER("missing-end",
+      "no invalidateRangeEnd(%s) follows this invalidateRangeStart on any path, so the bracket is"
+          + " never closed: secondary MMUs stay blocked and never re-read the page table. Close"
+          + " it on every path with the shape: MmuNotifiers.invalidateRangeStart(%s); try { ... }"
+          + " finally { MmuNotifiers.invalidateRangeEnd(%s); }"),
   /** An end with no start. */
   END_WITHOUT_START("end-without-start",
       "invalidateRangeEnd(%s) has no matching invalidateRangeStart(%s) before it on %s:"
@@ -114,6 +120,30 @@ public enum Message {
           + " entries for current while another CPU still reads or writes through a stale one."
           + " Call TlbFlush.flushTlbMm (or flushTlbRange over the changed PTEs) before"
           + " decTlbFlushPending, in a finally block if an exception can come between them."),
+  /**
+   * A walker with its pending count raised flushes only what it changed, with no whole-range flush
+   * where mm_tlb_flush_nested is true.
+   */
+  MISSING_NESTED_FLUSH("missing-flush",
+      "%s changes a PTE of %s, and the walker flushes only the PTEs it changed itself; but its"
+          + " raised tlb_flush_pending tells concurrent walkers to leave PTEs they find already"
+          + " changed unflushed, so where another walker is pending too some of its PTEs may still"
+          + " be cached stale when decTlbFlushPending at line %d runs on %s. Flush the whole range"
+          + " when mm.mmTlbFlushNested() is true, as wp_clean_post_vma and tlb_finish_mmu do."),
+  /** A PTE change whose table's ptl is released before the flush, with no pending count. */
+  MISSING_FLUSH_BEFORE_UNLOCK("missing-flush",
+      "%s changes a PTE, but no TLB flush of %s runs between it and the release of its page"
+          + " table's lock at line %d on %s, and the walker has not raised the mm's"
+          + " tlb_flush_pending: once the ptl is dropped another walker or a fault may see the new"
+          + " PTE and act on it (skip it as already changed, free the page) while another CPU"
+          + " still writes through its stale TLB entry. Flush before releasing the ptl, as"
+          + " pagemap_scan_pmd_entry does, or call incTlbFlushPending before the change and flush"
+          + " before decTlbFlushPending, as the dirty helpers do."),
+  /** A PTE value computed from a plain read that a change of the PTE made stale. */
+  STALE_PTE_VALUE("stale-pte-value",
+      "%s writes a PTE value computed from %s, which a plain read took at line %d before %s at"
+          + " line %d took the PTE: the accessed and dirty bits hardware set in between are lost"
+          + " (CVE-2024-36943). Compute the new value from the value ptepModifyProtStart returned."),
   /** inc/dec of tlb_flush_pending unbalanced. */
   UNBALANCED_PENDING("unbalanced-flush-pending",
       "%s is not matched by %s on %s: tlb_flush_pending stays off balance, so mm_tlb_flush_nested"
@@ -140,10 +170,26 @@ public enum Message {
       "@PteCallback(%s) method %s() calls Pte.%s, which %s; a %s walker may only %s. %s cover"
           + " only that change, so anything else would reach secondary MMUs and other CPUs' TLBs"
           + " unannounced."),
+  /** A callback returns a value not derived from its PTE argument. */
+  CALLBACK_BAD_RESULT("callback-bad-result",
+      "@PteCallback(%s) method %s() returns %s, which is not its PTE argument %s passed through"
+          + " the changes a %s walker may make (%s): the walker writes whatever the callback"
+          + " returns into the page table, under a notifier event and a TLB flush that cover only"
+          + " those changes. Return %s itself, or %s applied to it."),
   /** A callback computes the PTE in a way the check cannot follow. */
   UNCHECKED_PTE_ARITHMETIC("unchecked-pte-arithmetic",
       "@PteCallback(%s) method %s(): %s, which this check cannot follow, so the PTE transition"
           + " is not checked. Use the Pte helpers (a %s callback may call %s)."),
+  /** A loop the body check could not follow to a fixpoint. */
+  ANALYSIS_INCOMPLETE_LOOP("analysis-incomplete",
+      "the body check could not follow this loop to the end (after %d rounds the facts at its"
+          + " head, %d states, still change), so a mistake after it may go unreported. Split the"
+          + " walker into smaller @CheckedWalker or @InBracket methods."),
+  /** A statement or expression form the body check does not follow. */
+  ANALYSIS_INCOMPLETE_FORM("analysis-incomplete",
+      "the body check does not follow this %s (%s), so a mistake in or after it may go"
+          + " unreported. Rewrite it with the ordinary statement forms, or move it into a helper"
+          + " method."),
   /** No com.sun.source trees: body checks skipped. */
   BODY_CHECKS_SKIPPED("body-checks-skipped",
       "ptwalk's body checks (notifier brackets in @CheckedWalker methods, PTE transitions in"

@@ -17,6 +17,7 @@ final class RuntimeNames {
   static final ClassName MMU_NOTIFIER_RANGE = ClassName.get(RT + ".notifier", "MmuNotifierRange");
   static final ClassName MMU_NOTIFIER_EVENT = ClassName.get(RT + ".notifier", "MmuNotifierEvent");
   static final ClassName MMU_NOTIFIERS = ClassName.get(RT + ".notifier", "MmuNotifiers");
+  static final ClassName AGING = ClassName.get(RT + ".notifier", "Aging");
   static final ClassName TLB_FLUSH = ClassName.get(RT + ".cpu", "TlbFlush");
   static final ClassName CACHE_FLUSH = ClassName.get(RT + ".cpu", "CacheFlush");
   static final ClassName BUG = ClassName.get(RT + ".debug", "Bug");

@@ -29,14 +29,20 @@ final class WalkerJavadoc {
     this.bitmap = cb.bitmap();
   }
 
+  /** The javadoc, each paragraph, list item and tag wrapped to end before column 100. */
   CodeBlock write() {
+    CodeBlock raw = unwrapped();
+    return CodeBlock.of("$L", Javadocs.wrap(raw.toString(), 100 - 5));
+  }
+
+  private CodeBlock unwrapped() {
     String range = scope == Scope.MAPPING
         ? "every PTE that maps file pages {@code [firstIndex, firstIndex + nr)} of\n"
             + "{@code mapping}, in every mm that maps them,"
         : "every PTE of {@code [start, end)} in {@code mm}";
-    doc.add("$L $L through the callback\n{@link $T#$N($L)}.\n", kind.verb(), range, owner,
-        cb.methodName(), linkParams(cb.shape()));
-    doc.add("This is the kernel's {@code $L} with that callback as its {@code $L}\n"
+    doc.add("$L $L through the callback\n{@link $L#$N($L)}.\n", kind.verb(), range,
+        String.join(".", owner.simpleNames()), cb.methodName(), linkParams(cb.shape()));
+    doc.add("This is the kernel's {@code $L}\nwith that callback as its {@code $L}\n"
         + "($L).\n", kind.kernelWalker(), kind.kernelLeaf(), kind.source());
     steps();
     doc.add("\n@param $L\n", scope == Scope.MAPPING ? "mapping the file whose mappings are walked"
@@ -63,6 +69,10 @@ final class WalkerJavadoc {
       doc.add("@param window in: the bits already set ({@code start >= end} means none); out:\n"
           + "    widened to cover every bit set\n");
     }
+    if (kind.shape() == dev.ptwalk.processor.model.WalkShape.CLEAR_YOUNG_NOTIFY) {
+      doc.add("@param aging how secondary MMUs are asked ({@code mmu_notifier_clear_young}): all"
+          + " of them, or the fast ones only\n");
+    }
     doc.add("@return the number of PTEs modified; PTEs the callback leaves unchanged are not"
         + " counted$L\n", scope == Scope.MAPPING
             ? ", and a\n    page mapped by several VMAs counts once per VMA" : "");
@@ -75,8 +85,9 @@ final class WalkerJavadoc {
               ? ", or the bitmap does not cover the range" : "");
     } else {
       doc.add("@throws IllegalArgumentException if {@code start} or {@code end} is not page"
-          + " aligned, {@code start > end},\n    or {@code end} is past the mm's"
-          + " {@code TASK_SIZE}$L\n", bitmap ? ", or the bitmap does not cover the range" : "");
+          + " aligned,\n    {@code start > end}, or {@code end} is past the mm's"
+          + " {@code TASK_SIZE}$L\n", bitmap ? ", or the bitmap does not\n    cover the range"
+              : "");
     }
     return doc.build();
   }
@@ -151,10 +162,11 @@ final class WalkerJavadoc {
             + "\n     ptl: clear the folio's dirty flag; if the callback changes a plain read,"
             + "\n     {@code ptepModifyProtStart/Commit} and {@code tlbRemoveTlbEntry}, and"
             + " count it;\n     mark the folio lazyfree;");
-        step("{@code tlbEndVma} (x86 flushes the gathered range here),\n"
-            + "     {@code invalidateRangeEnd};");
-        step("at the end, {@code tlbFinishMmu}: the whole mm is flushed when another gather"
-            + "\n     is pending on it ({@code mmTlbFlushNested}, 99baac21e458).");
+        step("{@code tlbEndVma} (nothing on x86, which merges the gathered ranges of all"
+            + "\n     VMAs), {@code invalidateRangeEnd};");
+        step("at the end, {@code tlbFinishMmu}: one flush of the range gathered, of the whole"
+            + "\n     mm when another gather is pending on it ({@code mmTlbFlushNested},"
+            + " 99baac21e458),\n     then {@code decTlbFlushPending}.");
         end();
         released("every\nchanged PTE flushed and nothing left open");
         break;
@@ -215,7 +227,7 @@ final class WalkerJavadoc {
       case PTE_ADDR:
         return CodeBlock.of("long, long");
       default:
-        return CodeBlock.of("long, long, $T", VMA);
+        return CodeBlock.of("long, long, $L", VMA.simpleName());
     }
   }
 }

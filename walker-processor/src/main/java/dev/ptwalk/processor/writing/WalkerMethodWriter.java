@@ -1,6 +1,7 @@
 package dev.ptwalk.processor.writing;
 
 import static dev.ptwalk.processor.writing.RuntimeNames.ADDRESS_SPACE;
+import static dev.ptwalk.processor.writing.RuntimeNames.AGING;
 import static dev.ptwalk.processor.writing.RuntimeNames.BUG;
 import static dev.ptwalk.processor.writing.RuntimeNames.CACHE_FLUSH;
 import static dev.ptwalk.processor.writing.RuntimeNames.CHECKED_WALKER;
@@ -31,6 +32,8 @@ import dev.ptwalk.processor.model.Scope;
 import dev.ptwalk.processor.model.WalkLock;
 import dev.ptwalk.processor.model.WalkShape;
 import dev.ptwalk.processor.model.WalkerKind;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -66,12 +69,61 @@ final class WalkerMethodWriter {
     this.statics = statics;
   }
 
+  /**
+   * Whether the walker asks secondary MMUs through an {@code Aging} parameter, and so also has
+   * an overload without it.
+   */
+  boolean takesAging() {
+    return kind.shape() == WalkShape.CLEAR_YOUNG_NOTIFY;
+  }
+
+  /**
+   * The overload of an aging walker without its {@code Aging} parameter: the walker itself with
+   * {@code Aging.standard()}.
+   */
+  MethodSpec writeStandardAging() {
+    MethodSpec.Builder m = MethodSpec.methodBuilder(cb.walkerName())
+        .addModifiers(PUBLIC, STATIC)
+        .returns(long.class);
+    parameters(m);
+    List<String> names = new ArrayList<>();
+    List<String> types = new ArrayList<>();
+    for (com.palantir.javapoet.ParameterSpec p : m.build().parameters()) {
+      names.add(p.name());
+      types.add(p.type() instanceof ClassName ? ((ClassName) p.type()).simpleName()
+          : p.type().toString());
+    }
+    String params = String.join(", ", names);
+    String doc = "As {@link #" + cb.walkerName() + "(" + String.join(", ", types)
+        + ", Aging)}, asking secondary MMUs as aging does today: {@code Aging.standard()}, every"
+        + " subscription's {@code clear_young}.\n\n" + paramDocs(names);
+    return m.addJavadoc("$L", Javadocs.wrap(doc, 100 - 5))
+        .addStatement("return $N($L, $T.standard())", cb.walkerName(), params, AGING)
+        .build();
+  }
+
+  private static String paramDocs(List<String> names) {
+    StringBuilder sb = new StringBuilder();
+    for (String n : names) {
+      sb.append("@param ").append(n).append(" as for the walker with an {@code Aging}\n");
+    }
+    return sb.append("@return the walker's result\n").toString();
+  }
+
   /** The walker method. */
   MethodSpec write() {
     MethodSpec.Builder m = MethodSpec.methodBuilder(cb.walkerName())
         .addAnnotation(CHECKED_WALKER)
         .addModifiers(PUBLIC, STATIC)
         .returns(long.class);
+    parameters(m);
+    if (takesAging()) {
+      m.addParameter(AGING, "aging");
+    }
+    return m.addJavadoc(new WalkerJavadoc(owner, cb).write()).addCode(body()).build();
+  }
+
+  private void parameters(MethodSpec.Builder m) {
     if (scope == Scope.MAPPING) {
       m.addParameter(ADDRESS_SPACE, "mapping")
           .addParameter(long.class, "firstIndex")
@@ -87,7 +139,6 @@ final class WalkerMethodWriter {
     if (bitmap) {
       m.addParameter(long[].class, "bitmap").addParameter(DIRTY_WINDOW, "window");
     }
-    return m.addJavadoc(new WalkerJavadoc(owner, cb).write()).addCode(body()).build();
   }
 
   private CodeBlock body() {
@@ -224,7 +275,7 @@ final class WalkerMethodWriter {
     c.stmt("next = Math.min((pmdAddr & $L) + $L, endAddr)", staticName(PGTABLE, "PMD_MASK"),
         staticName(PGTABLE, "PMD_SIZE"));
     c.begin("if ($T.warn(mm, mm.pgd().hugeLeaf(pmdAddr) != 0,$W$S, pmdAddr))", BUG,
-        cb.walkerName() + " skips the huge leaf at %#x: huge leaves are never split");
+        cb.walkerName() + " skips the huge leaf at %#x, never split");
     c.stmt("continue");
     c.end();
     c.stmt("$T pt = mm.pgd().pteAlloc(pmdAddr)", PTE_TABLE);
@@ -274,8 +325,9 @@ final class WalkerMethodWriter {
 
   /**
    * {@code madvise_free_single_vma} under an {@code mmu_gather}: a {@code CLEAR} bracket per
-   * VMA, {@code tlb_start_vma}, the walk ({@code madvise_free_pte_range}), {@code tlb_end_vma},
-   * the bracket's end; {@code tlb_finish_mmu} once for the whole call.
+   * VMA, {@code tlb_start_vma}, the walk ({@code madvise_free_pte_range}), {@code tlb_end_vma}
+   * (nothing on x86), the bracket's end; {@code tlb_finish_mmu}, which flushes, once for the
+   * whole call.
    */
   private void madviseFree() {
     lock();
@@ -291,8 +343,9 @@ final class WalkerMethodWriter {
     c.begin("try");
     walkPteRange(this::lazyfreeStep, Flush.GATHER);
     c.next("finally");
-    c.comment("tlb_end_vma: on x86 (no MMU_GATHER_MERGE_VMAS) the range gathered in this VMA "
-        + "is flushed here, inside the bracket.");
+    c.comment("tlb_end_vma: x86 merges the gathered ranges of every VMA "
+        + "(CONFIG_MMU_GATHER_MERGE_VMAS), so nothing is flushed here; the flush comes at "
+        + "tlb_finish_mmu, after the bracket, while tlb_flush_pending is still raised.");
     c.stmt("tlb.tlbEndVma(vma)");
     c.end();
     c.next("finally");
@@ -300,8 +353,8 @@ final class WalkerMethodWriter {
     c.end();
     c.end(); // for vma
     c.next("finally");
-    c.comment("tlb_finish_mmu: flush what is still gathered, the whole mm when another gather "
-        + "is pending on it (mm_tlb_flush_nested), then drop tlb_flush_pending.");
+    c.comment("tlb_finish_mmu: flush the range gathered over every VMA, the whole mm when "
+        + "another gather is pending on it (mm_tlb_flush_nested), then drop tlb_flush_pending.");
     c.stmt("tlb.tlbFinishMmu()");
     c.end();
     unlock();
@@ -347,17 +400,17 @@ final class WalkerMethodWriter {
     requireBitmap();
     String pageSize = staticName(PGTABLE, "PAGE_SIZE");
     c.begin("if (((start | end) & ($L - 1)) != 0 || start < 0 || start > end$W|| end > "
-        + "mm.machine().pagingMode().taskSize())", pageSize)
-        .stmt("throw new IllegalArgumentException($S$W+ $T.toHexString(mm.machine()"
-            + ".pagingMode().taskSize())$W+ $S + $T.toHexString(start)$W+ $S + $T.toHexString("
-            + "end))", "start and end must be page aligned, with 0 <= start <= end <= 0x",
-            Long.class, ", were start=0x", Long.class, ", end=0x", Long.class)
+        + "mm.taskSize())", pageSize)
+        .stmt("throw new IllegalArgumentException($S$W+ $S + $T.toHexString(mm.taskSize())$W+ $S"
+            + " + $T.toHexString(start) + $S + $T.toHexString(end))", "start and end must be page",
+            " aligned, with 0 <= start <= end <= 0x", Long.class, ", were start=0x", Long.class,
+            ", end=0x", Long.class)
         .end();
     c.guard("start == end", "return 0");
     if (bitmap) {
       c.stmt("long pages = (end - start) >>> $L", staticName(PGTABLE, "PAGE_SHIFT"));
       c.begin("if (bitmap.length * 64L < pages)")
-          .stmt("throw new IllegalArgumentException($S + bitmap.length * 64L + $S + pages$W+ $S"
+          .stmt("throw new IllegalArgumentException($S + bitmap.length * 64L$W+ $S + pages$W+ $S"
               + " + $T.toHexString(start) + $S + $T.toHexString(end))", "bitmap holds ",
               " bits but the range has ", " pages: start=0x", Long.class, ", end=0x", Long.class)
           .end();
@@ -620,8 +673,9 @@ final class WalkerMethodWriter {
     }
     c.end();
     c.begin("if (notify)");
-    c.stmt("young |= $T.clearYoung(mm, addr, addr + $L)", MMU_NOTIFIERS,
-        staticName(PGTABLE, "PAGE_SIZE"));
+    c.comment("mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or "
+        + "the fast ones only).");
+    c.stmt("young |= aging.clearYoung(mm, addr, addr + $L)", staticName(PGTABLE, "PAGE_SIZE"));
     c.end();
     c.guard("!young", "continue");
   }

@@ -49,33 +49,31 @@ public final class DirtyHelpersWalkers {
   /**
    * Write-protects every PTE that maps file pages {@code [firstIndex, firstIndex + nr)} of
    * {@code mapping}, in every mm that maps them, through the callback
-   * {@link DirtyHelpers#wrprotect(long)}.
-   * This is the kernel's {@code apply_as_wrprotect} with that callback as its {@code wp_pte}
-   * ({@code mm/as_dirty_helpers.c} of the 2019 patch; mainline
+   * {@link DirtyHelpers#wrprotect(long)}. This is the kernel's {@code apply_as_wrprotect} with that
+   * callback as its {@code wp_pte} ({@code mm/as_dirty_helpers.c} of the 2019 patch; mainline
    * {@code mm/mapping_dirty_helpers.c}).
    *
-   * <p>Under {@code i_mmap_lock_read}, for each VMA of the mapping's i_mmap tree that
-   * intersects the range:
+   * <p>Under {@code i_mmap_lock_read}, for each VMA of the mapping's i_mmap tree that intersects
+   * the range:
    *
    * <ol>
    *   <li>skip it unless {@code VM_SHARED} and {@code VM_WRITE}; warn and skip it if
-   *      {@code VM_HUGETLB} or not {@code VM_IO};
+   *       {@code VM_HUGETLB} or not {@code VM_IO};
    *   <li>clip the range to the VMA and translate it to {@code [startAddr, endAddr)};
-   *   <li>{@code invalidateRangeStart} with event {@code PROTECTION_PAGE} over exactly that
-   *      range, {@code flushCacheRange}, {@code incTlbFlushPending};
-   *   <li>for each PTE, under its table's ptl: apply the callback to a plain read; if
-   *      that changes the value, {@code ptepModifyProtStart}, apply the callback to
-   *      the value taken, {@code ptepModifyProtCommit}; count the PTE and widen the
-   *      flush range;
+   *   <li>{@code invalidateRangeStart} with event {@code PROTECTION_PAGE} over exactly that range,
+   *       {@code flushCacheRange}, {@code incTlbFlushPending};
+   *   <li>for each PTE, under its table's ptl: apply the callback to a plain read; if that changes
+   *       the value, {@code ptepModifyProtStart}, apply the callback to the value taken,
+   *       {@code ptepModifyProtCommit}; count the PTE and widen the flush range;
    *   <li>{@code flushTlbRange} over the PTEs changed, or over the whole range when
-   *      {@code mmTlbFlushNested};
+   *       {@code mmTlbFlushNested};
    *   <li>{@code invalidateRangeEnd}, {@code decTlbFlushPending}.
    * </ol>
    *
-   * <p>The locks, the bracket and the pending-flush counter are released in
-   * {@code finally} blocks: an exception thrown by the callback propagates with every
-   * changed PTE flushed and nothing left open. The method is a {@code @CheckedWalker}:
-   * ptwalk's body check has verified these steps on every path.
+   * <p>The locks, the bracket and the pending-flush counter are released in {@code finally} blocks:
+   * an exception thrown by the callback propagates with every changed PTE flushed and nothing left
+   * open. The method is a {@code @CheckedWalker}: ptwalk's body check has verified these steps on
+   * every path.
    *
    * @param mapping the file whose mappings are walked
    * @param firstIndex first file page (pgoff) of the range
@@ -215,35 +213,33 @@ public final class DirtyHelpersWalkers {
   }
 
   /**
-   * Cleans every PTE that maps file pages {@code [firstIndex, firstIndex + nr)} of
-   * {@code mapping}, in every mm that maps them, through the callback
-   * {@link DirtyHelpers#clean(long)}.
-   * This is the kernel's {@code apply_as_clean} with that callback as its {@code clean_record_pte}
-   * ({@code mm/as_dirty_helpers.c} of the 2019 patch; mainline
-   * {@code mm/mapping_dirty_helpers.c}).
+   * Cleans every PTE that maps file pages {@code [firstIndex, firstIndex + nr)} of {@code mapping},
+   * in every mm that maps them, through the callback {@link DirtyHelpers#clean(long)}. This is the
+   * kernel's {@code apply_as_clean} with that callback as its {@code clean_record_pte}
+   * ({@code mm/as_dirty_helpers.c} of the 2019 patch; mainline {@code mm/mapping_dirty_helpers.c}).
    *
-   * <p>Under {@code i_mmap_lock_read}, for each VMA of the mapping's i_mmap tree that
-   * intersects the range:
+   * <p>Under {@code i_mmap_lock_read}, for each VMA of the mapping's i_mmap tree that intersects
+   * the range:
    *
    * <ol>
    *   <li>skip it unless {@code VM_SHARED} and {@code VM_WRITE}; warn and skip it if
-   *      {@code VM_HUGETLB} or not {@code VM_IO};
+   *       {@code VM_HUGETLB} or not {@code VM_IO};
    *   <li>clip the range to the VMA and translate it to {@code [startAddr, endAddr)};
-   *   <li>{@code invalidateRangeStart} with event {@code PROTECTION_PAGE} over exactly that
-   *      range, {@code flushCacheRange}, {@code incTlbFlushPending};
-   *   <li>for each PTE, under its table's ptl: apply the callback to a plain read; if
-   *      that changes the value, {@code ptepModifyProtStart}, apply the callback to
-   *      the value taken, {@code ptepModifyProtCommit}; count the PTE and widen the
-   *      flush range; set its bit in {@code bitmap};
+   *   <li>{@code invalidateRangeStart} with event {@code PROTECTION_PAGE} over exactly that range,
+   *       {@code flushCacheRange}, {@code incTlbFlushPending};
+   *   <li>for each PTE, under its table's ptl: apply the callback to a plain read; if that changes
+   *       the value, {@code ptepModifyProtStart}, apply the callback to the value taken,
+   *       {@code ptepModifyProtCommit}; count the PTE and widen the flush range; set its bit in
+   *       {@code bitmap};
    *   <li>{@code flushTlbRange} over the PTEs changed, or over the whole range when
-   *      {@code mmTlbFlushNested};
+   *       {@code mmTlbFlushNested};
    *   <li>{@code invalidateRangeEnd}, {@code decTlbFlushPending}.
    * </ol>
    *
-   * <p>The locks, the bracket and the pending-flush counter are released in
-   * {@code finally} blocks: an exception thrown by the callback propagates with every
-   * changed PTE flushed and nothing left open. The method is a {@code @CheckedWalker}:
-   * ptwalk's body check has verified these steps on every path.
+   * <p>The locks, the bracket and the pending-flush counter are released in {@code finally} blocks:
+   * an exception thrown by the callback propagates with every changed PTE flushed and nothing left
+   * open. The method is a {@code @CheckedWalker}: ptwalk's body check has verified these steps on
+   * every path.
    *
    * @param mapping the file whose mappings are walked
    * @param firstIndex first file page (pgoff) of the range
@@ -251,8 +247,8 @@ public final class DirtyHelpersWalkers {
    * @param bitmapPgoff file page of bit 0 of {@code bitmap}; at most {@code firstIndex}
    * @param bitmap OR'd with one bit per PTE modified; needs at least
    *     {@code firstIndex + nr - bitmapPgoff} bits
-   * @param window in: the bits already set ({@code start >= end} means none); out:
-   *     widened to cover every bit set
+   * @param window in: the bits already set ({@code start >= end} means none); out: widened to cover
+   *     every bit set
    * @return the number of PTEs modified; PTEs the callback leaves unchanged are not counted, and a
    *     page mapped by several VMAs counts once per VMA
    * @throws NullPointerException if {@code mapping}, {@code bitmap} or {@code window} is null

@@ -45,6 +45,16 @@ public final class AnonVma {
     return List.copyOf(vmas);
   }
 
+  /** {@code anon_vma_lock_write}, as {@code vma_prepare} takes it around a VMA's range change. */
+  void lockWrite() {
+    rwsem.writeLock().lock();
+  }
+
+  /** {@code anon_vma_unlock_write}. */
+  void unlockWrite() {
+    rwsem.writeLock().unlock();
+  }
+
   /** {@code anon_vma_chain_link}, under the write lock. */
   void link(Vma vma) {
     rwsem.writeLock().lock();

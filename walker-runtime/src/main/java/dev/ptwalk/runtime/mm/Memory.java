@@ -10,9 +10,11 @@ import dev.ptwalk.runtime.notifier.MmuNotifiers;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
 import dev.ptwalk.runtime.trace.TraceEvent;
+import dev.ptwalk.runtime.walk.PteTableCursor;
 
 /**
- * The page-fault paths.
+ * The page-fault paths, and the other PTE-level paths of {@code mm/memory.c}: zapping a range
+ * ({@code MADV_DONTNEED}, exit) and copying page tables at fork.
  *
  * <p>Mirrors {@code arch/x86/mm/fault.c} ({@code do_user_addr_fault}) and {@code mm/memory.c}
  * ({@code handle_mm_fault}, {@code handle_pte_fault} and the paths below it). Each path is a
@@ -571,6 +573,206 @@ public final class Memory {
     }
     PhysMem mem = vma.mm().machine().physMem();
     return mem.isZeroPfn(pfn) ? null : mem.folio(pfn);
+  }
+
+  /**
+   * {@code zap_page_range_single} as {@code MADV_DONTNEED} calls it: unmap every page of {@code
+   * [address, address + size)} of {@code vma} in one {@code mmu_gather}, inside a {@code CLEAR}
+   * bracket. The caller holds the mmap lock; see {@link #zapPageRangeSingleBatched}.
+   *
+   * @throws IllegalStateException if the current thread does not hold the mmap lock
+   * @throws IllegalArgumentException if the range is not page aligned, empty, or outside the VMA
+   */
+  public static void zapPageRangeSingle(Vma vma, long address, long size) {
+    MmuGather tlb = MmuGather.tlbGatherMmu(vma.mm());
+    try {
+      zapPageRangeSingleBatched(tlb, vma, address, size);
+    } finally {
+      tlb.tlbFinishMmu();
+    }
+  }
+
+  /**
+   * {@code zap_page_range_single_batched} with {@code MADV_DONTNEED}'s details (even COWed
+   * pages; markers not dropped): in a {@code CLEAR} bracket, {@code zap_pte_range} clears every
+   * PTE of the range. A present page's PTE is cleared and gathered in {@code tlb}, its folio
+   * loses the mapping, and its reference is dropped once the TLB is flushed; a file page's dirty
+   * bit moves to its folio. Uffd-wp protection is dropped in an anonymous VMA (the page is gone)
+   * and kept as a marker in a file VMA, where existing markers stay too ({@code
+   * zap_install_uffd_wp_if_needed}; written-tracking section 3.3). The gathered PTEs of each PTE
+   * table are flushed under its ptl, before the bracket ends, as the kernel does when it must
+   * ({@code force_flush}, for a dirty file page); for others the kernel may defer the flush to
+   * {@code tlb_finish_mmu}. The page tables are not freed.
+   */
+  public static void zapPageRangeSingleBatched(MmuGather tlb, Vma vma, long address, long size) {
+    MmStruct mm = vma.mm();
+    if (!mm.mmapLockedByCurrentThread()) {
+      throw new IllegalStateException("zap of " + vma + " without the mmap lock held");
+    }
+    long end = address + size;
+    if (tlb.mm() != mm || size <= 0 || (address & ~Pgtable.PAGE_MASK) != 0
+        || (size & ~Pgtable.PAGE_MASK) != 0 || address < vma.start() || end > vma.end()) {
+      throw new IllegalArgumentException("zap range [0x" + Long.toHexString(address) + ", +0x"
+          + Long.toHexString(size) + ") must be non-empty, page aligned and inside " + vma
+          + ", with an mmu_gather of its mm");
+    }
+    MmuNotifierRange range = new MmuNotifierRange(MmuNotifierEvent.CLEAR, 0, mm, address, end);
+    MmuNotifiers.invalidateRangeStart(range);
+    try {
+      tlb.tlbStartVma(vma);
+      unmapSingleVma(tlb, vma, address, end, false);
+      tlb.tlbEndVma(vma);
+    } finally {
+      MmuNotifiers.invalidateRangeEnd(range);
+    }
+  }
+
+  /**
+   * {@code unmap_single_vma} down to {@code zap_pte_range}: clear every PTE of {@code [start,
+   * end)} of {@code vma}. {@code dropMarkers} is {@code ZAP_FLAG_DROP_MARKER} ({@code exit_mmap}).
+   */
+  static void unmapSingleVma(MmuGather tlb, Vma vma, long start, long end, boolean dropMarkers) {
+    MmStruct mm = vma.mm();
+    PhysMem mem = mm.machine().physMem();
+    PteTableCursor cursor = new PteTableCursor(vma, start, end);
+    for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+      long from = Math.max(start, pt.start());
+      long to = Math.min(end, pt.end());
+      boolean gathered = false;
+      pt.ptl().lock();
+      try {
+        for (long addr = from; addr < to; addr += Pgtable.PAGE_SIZE) {
+          long ptent = pt.get(addr);
+          if (Pte.none(ptent)) {
+            continue;
+          }
+          if (!Pte.present(ptent)) {
+            // zap_nonpresent_ptes: a marker carries nothing in an anonymous VMA; in a file VMA
+            // it goes only when markers are dropped.
+            if (!vma.isAnonymous() && !dropMarkers) {
+              continue;
+            }
+            Pgtable.setPteAt(mm, addr, pt, 0L);
+            continue;
+          }
+          Folio folio = vmNormalFolio(vma, ptent);
+          ptent = Pgtable.ptepGetAndClear(mm, addr, pt);
+          tlb.tlbRemoveTlbEntry(addr);
+          gathered = true;
+          if (folio != null && !folio.anon()) {
+            if (Pte.dirty(ptent)) {
+              folio.markDirty();
+            }
+            if (Pte.young(ptent)) {
+              folio.markAccessed();
+            }
+          }
+          if (vma.userfaultfdWp() && Pte.uffdWp(ptent) && !dropMarkers) {
+            pteInstallUffdWpIfNeeded(vma, addr, pt, ptent);
+          }
+          if (folio != null) {
+            Rmap.folioRemoveRmapPte(folio, vma);
+            tlb.tlbRemovePage(folio);
+          } else if (!mem.isZeroPfn(Pte.pfn(ptent)) && !pfnmap(vma)) {
+            mm.machine().warn("mm " + mm.name() + ": zap of 0x" + Long.toHexString(addr)
+                + " found " + Pte.toString(ptent) + " with no folio");
+          }
+        }
+        if (gathered) {
+          tlb.tlbFlushMmuTlbonly(); // force_flush, under the ptl
+        }
+      } finally {
+        pt.ptl().unlock();
+      }
+    }
+  }
+
+  /**
+   * {@code copy_page_range} at fork: copy the PTEs of {@code src} into the child's {@code dst}
+   * ({@code copy_pte_range}), when the child cannot just fault them in ({@code vma_needs_copy}:
+   * its VMA is registered for uffd-wp, or {@code src} is {@code VM_PFNMAP}/{@code VM_MIXEDMAP}
+   * or has anonymous memory). A private writable ({@code is_cow_mapping}) VMA is bracketed with
+   * {@code PROTECTION_PAGE} in the parent: its writable PTEs are write-protected in both
+   * processes ({@code __copy_present_ptes}) and its anonymous folios stop being exclusive ({@code
+   * folio_try_dup_anon_rmap_pte}), so the next store in either copies. Each copy is old; a shared
+   * VMA's is clean; the child loses uffd-wp unless its VMA stays registered, and keeps a marker
+   * only then ({@code copy_pte_marker}). The parent's TLB is flushed before the bracket ends; the
+   * kernel flushes the parent's whole mm once, at the end of {@code dup_mmap}.
+   */
+  static void copyPageRange(Vma dst, Vma src) {
+    boolean needsCopy = dst.userfaultfdWp()
+        || (src.flags() & (VmFlags.VM_PFNMAP | VmFlags.VM_MIXEDMAP)) != 0
+        || src.anonVma() != null;
+    if (!needsCopy) {
+      return;
+    }
+    MmStruct srcMm = src.mm();
+    MmStruct dstMm = dst.mm();
+    boolean cow = (src.flags() & (VmFlags.VM_SHARED | VmFlags.VM_MAYWRITE)) == VmFlags.VM_MAYWRITE;
+    MmuNotifierRange range = cow ? new MmuNotifierRange(MmuNotifierEvent.PROTECTION_PAGE, 0,
+        srcMm, src.start(), src.end()) : null;
+    if (cow) {
+      MmuNotifiers.invalidateRangeStart(range);
+    }
+    boolean wrprotected = false;
+    try {
+      PteTableCursor cursor = new PteTableCursor(src, src.start(), src.end());
+      for (PteTable spt = cursor.next(); spt != null; spt = cursor.next()) {
+        long from = Math.max(src.start(), spt.start());
+        long to = Math.min(src.end(), spt.end());
+        PteTable dpt = dstMm.pgd().pteAlloc(from);
+        dpt.ptl().lock();
+        spt.ptl().lock();
+        try {
+          for (long addr = from; addr < to; addr += Pgtable.PAGE_SIZE) {
+            long ptent = spt.get(addr);
+            if (Pte.none(ptent)) {
+              continue;
+            }
+            if (!Pte.present(ptent)) {
+              if (Pte.pteMarkerUffdWp(ptent) && dst.userfaultfdWp()) {
+                Pgtable.setPteAt(dstMm, addr, dpt, Pte.PTE_MARKER_UFFD_WP);
+              }
+              continue;
+            }
+            Folio folio = vmNormalFolio(src, ptent);
+            if (folio != null) {
+              folio.get();
+              if (folio.anon()) {
+                Rmap.folioTryDupAnonRmapPte(folio, src);
+              } else {
+                Rmap.folioAddFileRmapPte(folio, dst);
+              }
+            }
+            long pte = ptent;
+            if (cow && Pte.write(ptent)) {
+              long old = Pgtable.ptepModifyProtStart(src, addr, spt);
+              Pgtable.ptepModifyProtCommit(src, addr, spt, old, Pte.wrprotect(old));
+              pte = Pte.wrprotect(old);
+              wrprotected = true;
+            }
+            if (src.hasFlags(VmFlags.VM_SHARED)) {
+              pte = Pte.mkclean(pte);
+            }
+            pte = Pte.mkold(pte);
+            if (!dst.userfaultfdWp()) {
+              pte = Pte.clearUffdWp(pte);
+            }
+            Pgtable.setPteAt(dstMm, addr, dpt, pte);
+          }
+        } finally {
+          spt.ptl().unlock();
+          dpt.ptl().unlock();
+        }
+      }
+      if (wrprotected) {
+        TlbFlush.flushTlbRange(src, src.start(), src.end());
+      }
+    } finally {
+      if (cow) {
+        MmuNotifiers.invalidateRangeEnd(range);
+      }
+    }
   }
 
   /**

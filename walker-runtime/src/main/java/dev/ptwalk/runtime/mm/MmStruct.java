@@ -2,15 +2,20 @@ package dev.ptwalk.runtime.mm;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.NeverThrows;
+import dev.ptwalk.runtime.check.TlbFlushNested;
 import dev.ptwalk.runtime.check.TlbFlushPendingDec;
 import dev.ptwalk.runtime.check.TlbFlushPendingInc;
 import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.notifier.MmuNotifier;
+import dev.ptwalk.runtime.notifier.MmuNotifierEvent;
+import dev.ptwalk.runtime.notifier.MmuNotifierRange;
+import dev.ptwalk.runtime.notifier.MmuNotifiers;
 import dev.ptwalk.runtime.pgtable.Pgd;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.pgtable.PteTable;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -194,7 +199,7 @@ public final class MmStruct {
    * have skipped PTEs another one changed and must flush its whole range, not just what it
    * changed.
    */
-  @NeverThrows
+  @TlbFlushNested
   public boolean mmTlbFlushNested() {
     return tlbFlushPending.get() > 1;
   }
@@ -320,8 +325,12 @@ public final class MmStruct {
     }
     Vma upper = vma.dupFrom(addr);
     AddressSpace mapping = vma.mapping();
+    AnonVma anonVma = vma.anonVma();
     if (mapping != null) {
       mapping.iMmapLockWrite();
+    }
+    if (anonVma != null) {
+      anonVma.lockWrite(); // vma_prepare: rmap walkers see the VMA before or after, not between
     }
     try {
       if (mapping != null) {
@@ -333,15 +342,104 @@ public final class MmStruct {
         mapping.linkLocked(upper);
       }
       vmas.put(addr, upper);
+      if (anonVma != null) {
+        anonVma.link(upper);
+      }
     } finally {
+      if (anonVma != null) {
+        anonVma.unlockWrite();
+      }
       if (mapping != null) {
         mapping.iMmapUnlockWrite();
       }
     }
-    if (upper.anonVma() != null) {
-      upper.anonVma().link(upper);
-    }
     return upper;
+  }
+
+  /**
+   * {@code fork}'s {@code dup_mm} and {@code dup_mmap}: a new mm named {@code childName} with a
+   * copy of every VMA of this one, under both mmap write locks. Each child VMA is linked to the
+   * same file (i_mmap) and anon_vma; a userfaultfd registration survives only with {@code
+   * UFFD_FEATURE_EVENT_FORK} (a new context of the child, same features), else the child's VMA
+   * loses {@code VM_UFFD_WP} ({@code dup_userfaultfd}). Page tables are copied where the child
+   * could not fault them back ({@link Memory}'s {@code copy_page_range}): private writable memory
+   * becomes shared copy-on-write, both PTEs write-protected.
+   *
+   * @throws IllegalArgumentException if {@code childName} is empty or taken
+   */
+  public MmStruct fork(String childName) {
+    MmStruct child = machine.newMm(childName);
+    mmapWriteLock();
+    try {
+      child.mmapWriteLock();
+      try {
+        Map<Userfaultfd, Userfaultfd> forked = new IdentityHashMap<>();
+        for (Vma vma : new ArrayList<>(vmas.values())) {
+          Userfaultfd ctx = vma.userfaultfdCtx();
+          Userfaultfd childCtx = null;
+          if (ctx != null && (ctx.features() & Userfaultfd.UFFD_FEATURE_EVENT_FORK) != 0) {
+            childCtx = forked.computeIfAbsent(ctx, c -> c.forkFor(child));
+          }
+          Vma copy = vma.dupInto(child, childCtx);
+          child.vmas.put(copy.start(), copy);
+          if (copy.mapping() != null) {
+            copy.mapping().link(copy);
+          }
+          Memory.copyPageRange(copy, vma);
+        }
+      } finally {
+        child.mmapWriteUnlock();
+      }
+    } finally {
+      mmapWriteUnlock();
+    }
+    return child;
+  }
+
+  /**
+   * {@code exit_mmap}: the process exits. Every subscribed mmu notifier's {@code ->release}
+   * runs; then, in one full-mm {@code mmu_gather} inside an {@code UNMAP} bracket over the whole
+   * address space, every PTE is cleared (markers included: {@code ZAP_FLAG_DROP_MARKER}), each
+   * folio losing the mapping and, after the flush, the reference; then every VMA is removed from
+   * the mm, its file's i_mmap and its anon_vma. Page-cache pages stay in their files.
+   */
+  public void exitMmap() {
+    MmuNotifiers.release(this);
+    mmapWriteLock();
+    try {
+      List<Vma> all = new ArrayList<>(vmas.values());
+      MmuGather tlb = MmuGather.tlbGatherMmuFullmm(this);
+      try {
+        MmuNotifierRange range = new MmuNotifierRange(MmuNotifierEvent.UNMAP, 0, this, 0, -1L);
+        MmuNotifiers.invalidateRangeStart(range);
+        try {
+          for (Vma vma : all) {
+            Memory.unmapSingleVma(tlb, vma, vma.start(), vma.end(), true);
+          }
+        } finally {
+          MmuNotifiers.invalidateRangeEnd(range);
+        }
+      } finally {
+        tlb.tlbFinishMmu();
+      }
+      for (Vma vma : all) {
+        AddressSpace mapping = vma.mapping();
+        if (mapping != null) {
+          mapping.iMmapLockWrite();
+          try {
+            mapping.unlink(vma);
+          } finally {
+            mapping.iMmapUnlockWrite();
+          }
+        }
+        if (vma.anonVma() != null) {
+          vma.anonVma().unlink(vma);
+        }
+      }
+      vmas.clear();
+    } finally {
+      mmapWriteUnlock();
+    }
   }
 
   /** {@code vma_lookup}: the VMA containing {@code addr}, or null. Takes the mmap lock for read. */

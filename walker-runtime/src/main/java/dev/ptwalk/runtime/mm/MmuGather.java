@@ -162,6 +162,18 @@ public final class MmuGather {
   }
 
   /**
+   * {@code tlb_flush_mmu_tlbonly}: flush what is gathered now (the gathered range, or the whole
+   * mm when {@code fullmm}; nothing if no PTE was gathered) and reset the range, keeping the
+   * batched pages. {@code zap_pte_range} calls it under the ptl when it must ({@code
+   * force_flush}).
+   */
+  @FlushesTlb
+  public void tlbFlushMmuTlbonly() {
+    checkOpen();
+    flushTlbOnly();
+  }
+
+  /**
    * {@code tlb_flush_mmu}: flush what is gathered now ({@code tlb_flush_mmu_tlbonly}: the
    * gathered range, or the whole mm when {@code fullmm}; nothing if no PTE was gathered), then
    * free the batched pages ({@code tlb_flush_mmu_free}).

@@ -121,6 +121,15 @@ public final class Userfaultfd {
     return new Userfaultfd(mm, features);
   }
 
+  /**
+   * {@code dup_userfaultfd} with {@code UFFD_FEATURE_EVENT_FORK}: the context a forked child's
+   * VMAs registered with this one get, with the same features (the fork event that hands it to
+   * the reader is not modelled).
+   */
+  Userfaultfd forkFor(MmStruct child) {
+    return new Userfaultfd(child, features);
+  }
+
   /** {@code ctx->mm}: the mm this userfaultfd belongs to. */
   public MmStruct mm() {
     return mm;

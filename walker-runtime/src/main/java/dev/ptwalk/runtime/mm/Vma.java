@@ -229,6 +229,27 @@ public final class Vma {
     return upper;
   }
 
+  /**
+   * {@code vm_area_dup} for fork: the same range, pgoff, flags, protection, file and hooks in
+   * {@code child}, linked to this VMA's anon_vma ({@code anon_vma_fork}), with the userfaultfd
+   * context {@code ctx} ({@code dup_userfaultfd}: null drops the registration).
+   */
+  Vma dupInto(MmStruct child, Userfaultfd ctx) {
+    long f = ctx == null ? flags & ~VmFlags.VM_UFFD_WP : flags;
+    Vma copy = new Vma(child, start, end, pgoff, f, mapping, ops);
+    copy.pageProt = pageProt;
+    copy.uffdCtx = ctx;
+    if (ctx == null && userfaultfdWp() && hasFlags(VmFlags.VM_SHARED)) {
+      copy.vmaSetPageProt(); // userfaultfd_set_vm_flags: uffd-wp changed on a shared VMA
+    }
+    AnonVma av = anonVma;
+    if (av != null) {
+      copy.anonVma = av;
+      av.link(copy);
+    }
+    return copy;
+  }
+
   /** The new end after a split ({@code vma_set_range}), under the mmap and i_mmap locks. */
   void setEnd(long newEnd) {
     this.end = newEnd;

@@ -1,5 +1,6 @@
 package dev.ptwalk.runtime.notifier;
 
+import dev.ptwalk.runtime.check.NeverThrows;
 import dev.ptwalk.runtime.mm.MmStruct;
 
 /**
@@ -50,36 +51,43 @@ public final class MmuNotifierRange {
   }
 
   /** {@code range->event}. */
+  @NeverThrows
   public MmuNotifierEvent event() {
     return event;
   }
 
   /** {@code range->mm}. */
+  @NeverThrows
   public MmStruct mm() {
     return mm;
   }
 
   /** {@code range->start}. */
+  @NeverThrows
   public long start() {
     return start;
   }
 
   /** {@code range->end}, exclusive. */
+  @NeverThrows
   public long end() {
     return end;
   }
 
   /** {@code range->flags}. */
+  @NeverThrows
   public int flags() {
     return flags;
   }
 
   /** {@code mmu_notifier_range_blockable}. */
+  @NeverThrows
   public boolean blockable() {
     return (flags & BLOCKABLE) != 0;
   }
 
   /** Whether {@code addr} lies in {@code [start, end)} (unsigned). */
+  @NeverThrows
   public boolean covers(long addr) {
     return Long.compareUnsigned(addr, start) >= 0 && Long.compareUnsigned(addr, end) < 0;
   }

@@ -611,7 +611,8 @@ final class WalkerMethodWriter {
 
   /** The leaf through {@code ptep_modify_prot_start/commit}, as {@code wp_pte} does it. */
   private void modifyProtStep() {
-    c.comment("A plain read tells whether the callback changes a PTE at all.");
+    c.comment("A plain read tells whether the callback changes " + (bySlot ? "a" : "this")
+        + " PTE at all.");
     scanPte("$L == ptent", scanCall("ptent"));
     modifyProt();
   }
@@ -622,7 +623,8 @@ final class WalkerMethodWriter {
    * {@code set_pte_at}, which no hardware access can race.
    */
   private void makePteStep() {
-    c.comment("A plain read tells whether the callback changes a PTE at all.");
+    c.comment("A plain read tells whether the callback changes " + (bySlot ? "a" : "this")
+        + " PTE at all.");
     scanPte("$L == ptent", scanCall("ptent"));
     c.begin("if ($T.present(ptent))", PTE);
     modifyProt();
@@ -630,7 +632,7 @@ final class WalkerMethodWriter {
     c.comment("Not present (none, or a marker): hardware never updates it, so it is set "
         + "directly, under the ptl.");
     if (bySlot) {
-      c.stmt("$T.setPteAt(mm, addr, pt, slot, $L, watched)", PGTABLE, call("ptent"));
+      c.stmt("$T.setPteAt(mm, addr, pt, slot,$W$L,$Wwatched)", PGTABLE, call("ptent"));
     } else {
       c.stmt("$T.setPteAt(mm, addr, pt, $L)", PGTABLE, call("ptent"));
     }
@@ -643,7 +645,7 @@ final class WalkerMethodWriter {
         + "(CVE-2024-36943). The commit runs even if the callback throws, so the PTE is never "
         + "left cleared.");
     if (bySlot) {
-      c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt, slot, watched)", PGTABLE);
+      c.stmt("long oldPte =$W$T.ptepModifyProtStart(vma, addr, pt, slot, watched)", PGTABLE);
     } else {
       c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt)", PGTABLE);
     }
@@ -652,7 +654,8 @@ final class WalkerMethodWriter {
     c.stmt("newPte = $L", call("oldPte"));
     c.next("finally");
     if (bySlot) {
-      c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched)", PGTABLE);
+      c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, slot, oldPte,$WnewPte, watched)",
+          PGTABLE);
     } else {
       c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte)", PGTABLE);
     }
@@ -667,7 +670,7 @@ final class WalkerMethodWriter {
     c.comment("ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no "
         + "TLB for it, since a stale accessed bit costs accuracy, never data.");
     if (bySlot) {
-      c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt, slot, watched)", PGTABLE);
+      c.stmt("young =$W$T.ptepTestAndClearYoung(vma, addr, pt, slot, watched)", PGTABLE);
     } else {
       c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt)", PGTABLE);
     }

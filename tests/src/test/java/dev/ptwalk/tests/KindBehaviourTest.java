@@ -263,7 +263,45 @@ class KindBehaviourTest {
     assertEquals(0, pte(X0 + 2 * P), "the refused page is left as it was");
   }
 
+  @Test
+  void uffdWpSkipsAHugeLeafWithAWarningAndAllocatesNothingUnderIt() {
+    long base = 0x4000_0000L;
+    a.mmap(null, base, 1024, 0, ANON);
+    Userfaultfd.open(a, Userfaultfd.UFFD_FEATURE_WP_ASYNC).registerWp(base, 1024 * P);
+    long leaf = Pte.pfnPte(0x80000, Pte.PRESENT | Pte.RW | Pte.USER | Pte.DIRTY);
+    a.pgd().setHugeLeaf(base + Pgtable.PMD_SIZE, Pgtable.PMD_SHIFT, leaf);
+    m.trace().clear();
+    assertEquals(512, UffdWpWalkers.uffdWriteProtect(a, base, base + 1024 * P, new long[16],
+        new DirtyWindow()), "the 512 pages of the first table get markers; the leaf none");
+    List<TraceEvent> ev = events();
+    assertEquals(4, ev.size(), ev::toString);
+    assertEquals(new TlbFlush("A", base, base + Pgtable.PMD_SIZE, false), ev.get(1));
+    assertTrue(((TraceEvent.Warning) ev.get(2)).message()
+        .contains("uffdWriteProtect skips the huge leaf at 0x40200000, never split"), ev::toString);
+    assertEquals(Pte.mkhuge(leaf), a.pgd().hugeLeaf(base + Pgtable.PMD_SIZE), "leaf untouched");
+    assertEquals(1, a.pgd().pteTableCount(), "no table allocated under the huge leaf");
+  }
+
   // ---- YOUNG: ptep_clear_young_notify ----
+
+  @Test
+  void youngWithAThrowingCallbackLeavesTheRestYoungAndNothingOpen() {
+    a.mmap(null, X0, 4, 0, ANON);
+    write(X0);
+    write(X0 + P);
+    write(X0 + 2 * P);
+    m.trace().clear();
+    KindTestCallbacks.failAt = X0 + P;
+    try {
+      assertThrows(IllegalStateException.class,
+          () -> KindTestCallbacksWalkers.throwingYoung(a, X0, X0 + 4 * P));
+    } finally {
+      KindTestCallbacks.failAt = -1;
+    }
+    assertFalse(Pte.young(pte(X0)), "aged before the callback threw");
+    assertTrue(Pte.young(pte(X0 + P)) && Pte.young(pte(X0 + 2 * P)));
+    assertEquals(List.of(), events());
+  }
 
   @Test
   void youngClearsAccessedBitsWithNoBracketAndNoFlushAndSkipsIoVmas() {

@@ -9,12 +9,14 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.tools.JavaFileObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The body check of hand-written {@code @CheckedWalker}s: incorrect walkers, each rejected with
  * its code, message and line (the offending line carries the marker {@code // <-}), and correct
  * variants, each accepted without a diagnostic.
  */
+@Timeout(120)
 class BodyCheckTest {
   private static final List<String> HEADER = List.of(
       "package test;",

@@ -8,11 +8,13 @@ import com.google.testing.compile.Compilation;
 import com.google.testing.compile.Compiler;
 import javax.tools.JavaFileObject;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code @PteCallback} bodies may change the PTE only as their kind allows; what the check cannot
  * follow is a warning. The offending line carries the marker {@code // <-}.
  */
+@Timeout(120)
 class CallbackTransitionTest {
   private static void illegal(String kind, String body, String... fragments) {
     JavaFileObject src = source("C", "class C {",

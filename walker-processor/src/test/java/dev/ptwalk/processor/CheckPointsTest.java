@@ -340,6 +340,26 @@ class CheckPointsTest {
     }
 
     @Test
+    void aHelperInAnotherSourceFileIsLookedIntoByItsMarksAlone() {
+      JavaFileObject helpers = JavaFileObjects.forSourceLines("test.Helpers",
+          "package test;",
+          "import dev.ptwalk.runtime.mm.Vma;",
+          "import dev.ptwalk.runtime.pgtable.Pgtable;",
+          "import dev.ptwalk.runtime.pgtable.PteTable;",
+          "final class Helpers {",
+          "  static void zap(Vma vma, PteTable pt, long a) {",
+          "    Pgtable.ptepGetAndClear(vma.mm(), a, pt);",
+          "  }",
+          "}");
+      JavaFileObject w = walker(lines(List.of(
+          "  @CheckedWalker static void walk(Vma vma, PteTable pt, long a) {"),
+          bracketed("Helpers.zap(vma, pt, a); // <-"), "  }"));
+      Compilation c = compile(w, helpers);
+      assertThat(c).hadErrorContaining("[ptwalk:hidden-change] Helpers.zap() changes PTEs"
+          + " (Pgtable.ptepGetAndClear at line 7)").inFile(w).onLineContaining("// <-");
+    }
+
+    @Test
     void aCycleThatChangesNothingIsAccepted() {
       accepts(walker(
           "  static int a(int n) {",

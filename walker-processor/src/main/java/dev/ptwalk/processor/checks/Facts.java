@@ -165,11 +165,110 @@ final class Facts {
     }
   }
 
-  /** What one path knows at one point. */
-  record State(Map<Loc, Obj> store, Map<Obj, Obj> mmOf, Set<Bracket> open, Map<Obj, Long> ended,
-      Set<Change> unflushed, Map<Obj, Integer> pending, Map<Obj, Long> pendingPos,
-      Set<Cleared> cleared, Map<VariableElement, Read> reads, boolean inCallerBracket,
-      String via) {
+  /**
+   * What one path knows at one point: a value (equality over every part), its hash computed once
+   * when first asked, since states live in sets and are compared at every join.
+   */
+  static final class State {
+    private final Map<Loc, Obj> store;
+    private final Map<Obj, Obj> mmOf;
+    private final Set<Bracket> open;
+    private final Map<Obj, Long> ended;
+    private final Set<Change> unflushed;
+    private final Map<Obj, Integer> pending;
+    private final Map<Obj, Long> pendingPos;
+    private final Set<Cleared> cleared;
+    private final Map<VariableElement, Read> reads;
+    private final boolean inCallerBracket;
+    private final String via;
+    private int hash;
+
+    State(Map<Loc, Obj> store, Map<Obj, Obj> mmOf, Set<Bracket> open, Map<Obj, Long> ended, Set<Change> unflushed, Map<Obj, Integer> pending, Map<Obj, Long> pendingPos, Set<Cleared> cleared, Map<VariableElement, Read> reads, boolean inCallerBracket, String via) {
+      this.store = store;
+      this.mmOf = mmOf;
+      this.open = open;
+      this.ended = ended;
+      this.unflushed = unflushed;
+      this.pending = pending;
+      this.pendingPos = pendingPos;
+      this.cleared = cleared;
+      this.reads = reads;
+      this.inCallerBracket = inCallerBracket;
+      this.via = via;
+    }
+
+    Map<Loc, Obj> store() {
+      return store;
+    }
+
+    Map<Obj, Obj> mmOf() {
+      return mmOf;
+    }
+
+    Set<Bracket> open() {
+      return open;
+    }
+
+    Map<Obj, Long> ended() {
+      return ended;
+    }
+
+    Set<Change> unflushed() {
+      return unflushed;
+    }
+
+    Map<Obj, Integer> pending() {
+      return pending;
+    }
+
+    Map<Obj, Long> pendingPos() {
+      return pendingPos;
+    }
+
+    Set<Cleared> cleared() {
+      return cleared;
+    }
+
+    Map<VariableElement, Read> reads() {
+      return reads;
+    }
+
+    boolean inCallerBracket() {
+      return inCallerBracket;
+    }
+
+    String via() {
+      return via;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (this == o) {
+        return true;
+      }
+      if (!(o instanceof State)) {
+        return false;
+      }
+      State x = (State) o;
+      return hashCode() == x.hashCode() && inCallerBracket == x.inCallerBracket
+          && java.util.Objects.equals(via, x.via) && store.equals(x.store)
+          && mmOf.equals(x.mmOf) && open.equals(x.open) && ended.equals(x.ended)
+          && unflushed.equals(x.unflushed) && pending.equals(x.pending)
+          && pendingPos.equals(x.pendingPos) && cleared.equals(x.cleared)
+          && reads.equals(x.reads);
+    }
+
+    @Override
+    public int hashCode() {
+      int h = hash;
+      if (h == 0) {
+        h = java.util.Objects.hash(store, mmOf, open, ended, unflushed, pending, pendingPos,
+            cleared, reads, inCallerBracket, via);
+        hash = h == 0 ? 1 : h;
+      }
+      return hash;
+    }
+
 
     /** The state at a method's entry; an {@code @InBracket} helper starts in its caller's. */
     static State initial(boolean inCallerBracket) {
@@ -210,6 +309,12 @@ final class Facts {
     State withPending(Map<Obj, Integer> p, Map<Obj, Long> pos) {
       return new State(store, mmOf, open, ended, unflushed, frozen(p), frozen(pos),
           cleared, reads, inCallerBracket, via);
+    }
+
+    State withVia(String v) {
+      return java.util.Objects.equals(v, via) ? this
+          : new State(store, mmOf, open, ended, unflushed, pending, pendingPos, cleared, reads,
+              inCallerBracket, v);
     }
 
     /** This state on an exception path, remembering where the exception came from. */
@@ -262,6 +367,9 @@ final class Facts {
      * knows it, becomes old (merged with any older one).
      */
     State age(Tree site) {
+      if (!mentions(site)) {
+        return this;
+      }
       Map<Loc, Obj> s = mapValues(store, site);
       Map<Obj, Obj> m = new LinkedHashMap<>();
       mmOf.forEach((k, v) -> m.put(k.age(site), v.age(site)));
@@ -282,6 +390,51 @@ final class Facts {
       State aged = new State(frozen(s), frozen(m), frozen(o), frozen(e), frozen(u), frozen(p),
           frozen(pp), frozen(c), frozen(r), inCallerBracket, via);
       return aged.equals(this) ? this : aged;
+    }
+
+    /** Whether anything in this state refers to the current object of {@code site}. */
+    private boolean mentions(Tree site) {
+      for (Map.Entry<Loc, Obj> e : store.entrySet()) {
+        if (e.getValue().age(site) != e.getValue() || e.getKey().age(site) != e.getKey()) {
+          return true;
+        }
+      }
+      for (Map.Entry<Obj, Obj> e : mmOf.entrySet()) {
+        if (e.getKey().age(site) != e.getKey() || e.getValue().age(site) != e.getValue()) {
+          return true;
+        }
+      }
+      for (Bracket b : open) {
+        if (b.range().age(site) != b.range() || b.mm().age(site) != b.mm()) {
+          return true;
+        }
+      }
+      for (Obj o : ended.keySet()) {
+        if (o.age(site) != o) {
+          return true;
+        }
+      }
+      for (Change c : unflushed) {
+        if (c.mm().age(site) != c.mm() || c.table() != null && c.table().age(site) != c.table()) {
+          return true;
+        }
+      }
+      for (Obj o : pending.keySet()) {
+        if (o.age(site) != o) {
+          return true;
+        }
+      }
+      for (Cleared c : cleared) {
+        if (c.table().age(site) != c.table() || c.mm().age(site) != c.mm()) {
+          return true;
+        }
+      }
+      for (Read r : reads.values()) {
+        if (r.table().age(site) != r.table()) {
+          return true;
+        }
+      }
+      return false;
     }
 
     private static Map<Loc, Obj> mapValues(Map<Loc, Obj> store, Tree site) {

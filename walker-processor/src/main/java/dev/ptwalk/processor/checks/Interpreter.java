@@ -132,7 +132,7 @@ final class Interpreter {
     for (Jump j : f.jumps) {
       if (j.kind == JumpKind.RETURN || j.kind == JumpKind.THROW) {
         for (State s : j.states) {
-          exit(s, j.path);
+          exit(s, j.path != null ? j.path : s.via());
         }
       }
     }
@@ -710,6 +710,21 @@ final class Interpreter {
     if (t.getFinallyBlock() == null) {
       return new Flow(normal, all);
     }
+    // Every exception leaves through the finally block the same way: run it once for them all,
+    // each state remembering where its exception came from.
+    Set<State> thrown = new LinkedHashSet<>();
+    List<Jump> others = new ArrayList<>();
+    for (Jump j : all) {
+      if (j.kind == JumpKind.THROW) {
+        thrown = Facts.join(thrown, j.states);
+      } else {
+        others.add(j);
+      }
+    }
+    if (!thrown.isEmpty()) {
+      others.add(new Jump(JumpKind.THROW, null, thrown, null));
+    }
+    all = others;
     // The finally block runs on every way out: falling through, and each jump.
     Flow fin = exec(t.getFinallyBlock(), normal);
     Flow out = new Flow(fin.normal, fin.jumps);

@@ -557,6 +557,11 @@ final class WalkerMethodWriter {
    */
   private void walkPteRange(Runnable step, Flush flush) {
     String pageSize = staticName(PGTABLE, "PAGE_SIZE");
+    if (bitmap && scope == Scope.MAPPING) {
+      c.comment("The bitmap bit of the file page at addr is (addr >> PAGE_SHIFT) + bitBase.");
+      c.stmt("long bitBase = vma.pgoff() - bitmapPgoff - (vma.start() >> $L)",
+          staticName(PGTABLE, "PAGE_SHIFT"));
+    }
     c.comment("Walk the PTE tables of the range: empty entries are skipped at every level, and "
         + "huge leaves are skipped with a warning, never split.");
     c.begin("for ($T pt = $T.first(vma, startAddr, endAddr); pt != null;$W"
@@ -730,7 +735,10 @@ final class WalkerMethodWriter {
 
   private void setBit() {
     String shift = staticName(PGTABLE, "PAGE_SHIFT");
-    if (scope == Scope.MAPPING) {
+    if (scope == Scope.MAPPING && bySlot) {
+      c.comment("Record the file page, relative to bitmapPgoff, and widen the dirty window.");
+      c.stmt("long bit = (addr >> $L) + bitBase", shift);
+    } else if (scope == Scope.MAPPING) {
       c.comment("Record the file page, relative to bitmapPgoff, and widen the dirty window.");
       c.stmt("long bit = ((addr - vma.start()) >> $L) + vma.pgoff() - bitmapPgoff", shift);
     } else {

@@ -324,6 +324,8 @@ public final class DirtyHelpersWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
+          // The bitmap bit of the file page at addr is (addr >> PAGE_SHIFT) + bitBase.
+          long bitBase = vma.pgoff() - bitmapPgoff - (vma.start() >> PAGE_SHIFT);
           // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
           // leaves are skipped with a warning, never split.
           for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
@@ -367,7 +369,7 @@ public final class DirtyHelpersWalkers {
                   tlbflushStart = Math.min(tlbflushStart, addr);
                   tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
                   // Record the file page, relative to bitmapPgoff, and widen the dirty window.
-                  long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
+                  long bit = (addr >> PAGE_SHIFT) + bitBase;
                   bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
                   dirtyStart = Math.min(dirtyStart, bit);
                   dirtyEnd = Math.max(dirtyEnd, bit + 1);

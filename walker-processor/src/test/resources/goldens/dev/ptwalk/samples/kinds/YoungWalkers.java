@@ -307,6 +307,8 @@ public final class YoungWalkers {
         // mm_has_notifiers: secondary MMUs keep accessed bits of their own, which the primary PTE
         // does not show, so with notifiers every present page is asked about.
         boolean notify = mm.hasNotifiers();
+        // The bitmap bit of the file page at addr is (addr >> PAGE_SHIFT) + bitBase.
+        long bitBase = vma.pgoff() - bitmapPgoff - (vma.start() >> PAGE_SHIFT);
         // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
         // leaves are skipped with a warning, never split.
         for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
@@ -350,7 +352,7 @@ public final class YoungWalkers {
                 }
                 total++;
                 // Record the file page, relative to bitmapPgoff, and widen the dirty window.
-                long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
+                long bit = (addr >> PAGE_SHIFT) + bitBase;
                 bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
                 dirtyStart = Math.min(dirtyStart, bit);
                 dirtyEnd = Math.max(dirtyEnd, bit + 1);

@@ -5,6 +5,7 @@ import dev.ptwalk.cli.demo.HtmlReport;
 import dev.ptwalk.cli.scenario.Scenario;
 import dev.ptwalk.cli.scenario.ScenarioException;
 import dev.ptwalk.runtime.cpu.HardwareModel;
+import dev.ptwalk.runtime.notifier.SecondaryMmu;
 import dev.ptwalk.samples.RuntimeDemo;
 import dev.ptwalk.samples.driver.DirtyTrackingDriver;
 import java.io.File;
@@ -214,8 +215,17 @@ public final class Ptwalk implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "MODE", description = "How each sync finds dirty pages:"
         + " ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). GENERATED: the generated"
         + " applyAsWrprotect then applyAsClean; FUSED: the driver's hand-written walker;"
-        + " CLEAN_ONLY: applyAsClean alone, relying on hardware dirty bits.")
+        + " CLEAN_ONLY: applyAsClean alone, relying on hardware dirty bits; SOFT_DIRTY and"
+        + " UFFD_WP: the buffer as shared memory, tracked by the generated soft-dirty or async"
+        + " uffd-wp walker alone.")
     DirtyTrackingDriver.SyncMode mode = DriverDemo.Options.defaults().mode();
+
+    @Option(names = "--kvm", paramLabel = "POLICY", description = "Also attach a secondary MMU"
+        + " (KVM) to process A, whose guest makes one access in three there, with the"
+        + " invalidation policy ${COMPLETION-CANDIDATES}: ZAP drops sptes on every event (KVM"
+        + " today); WRPROTECT keeps them read-only for events that only take write permission"
+        + " away. The page shows its sptes beside A's PTEs and its steps in each sync.")
+    SecondaryMmu.InvalidationPolicy kvm;
 
     @Option(names = "--hardware", paramLabel = "MODEL", description = "The CPUs' dirty-bit"
         + " model: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). WEAK keeps writing"
@@ -223,7 +233,9 @@ public final class Ptwalk implements Callable<Integer> {
     HardwareModel hardware = DriverDemo.Options.defaults().hardware();
 
     @Option(names = "--html", paramLabel = "FILE",
-        description = "Also write the run as a page: pages by state, brackets and flushes.")
+        description = "Also write the run as a page: the pages of each process by file offset"
+            + " before and after each sync, and each sync's steps in order, per walker and per"
+            + " CPU (the first and last frames in full, the others added up).")
     Path html;
 
     @Override
@@ -232,7 +244,7 @@ public final class Ptwalk implements Callable<Integer> {
       PrintWriter err = spec.commandLine().getErr();
       DriverDemo.Options options;
       try {
-        options = new DriverDemo.Options(seed, frames, writes, pages, mode, hardware);
+        options = new DriverDemo.Options(seed, frames, writes, pages, mode, hardware, kvm);
       } catch (IllegalArgumentException e) {
         err.println("ptwalk demo: " + e.getMessage());
         return 2;
@@ -256,10 +268,9 @@ public final class Ptwalk implements Callable<Integer> {
       try (Writer pageOut = page) {
         PrintStream progress = new PrintStream(new WriterOutputStream(err), true,
             StandardCharsets.UTF_8);
-        DriverDemo.Result result = DriverDemo.run(options, progress);
         PrintStream printed = new PrintStream(new WriterOutputStream(out), true,
             StandardCharsets.UTF_8);
-        DriverDemo.print(options, result, printed);
+        DriverDemo.Result result = DriverDemo.run(options, progress, printed);
         printed.flush();
         if (pageOut != null) {
           HtmlReport.write(options, result, pageOut);

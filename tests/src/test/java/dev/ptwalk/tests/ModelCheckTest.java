@@ -1,5 +1,6 @@
 package dev.ptwalk.tests;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,7 @@ import dev.ptwalk.samples.driver.SyncStrategy;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jetbrains.kotlinx.lincheck.Actor;
 import org.jetbrains.kotlinx.lincheck.execution.ExecutionScenario;
@@ -22,6 +24,10 @@ import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Model checking with Lincheck: small configurations (2 CPUs, 2 pages, one sync racing stores
@@ -31,7 +37,12 @@ import org.junit.jupiter.api.Test;
  * <p>Each configuration gets the scenarios that expose the known races (a stale writable TLB
  * entry writing during a sync; a load-filled clean entry; a store setting D mid-sync) plus random
  * ones. The generated walkers pass on x86 and on the weak model; the clean-only driver fails on
- * the weak model, as Thomas Hellstrom's "case 2" predicts; and each negative control fails.
+ * the weak model, as Thomas Hellstrom's "case 2" predicts; and each negative control fails, with
+ * the lost write as the asserted cause (a hang or any other failure does not pass it).
+ *
+ * <p>The default run explores a representative subset: each configuration that must hold on the
+ * three races for 12 interleavings each, and each negative control on the race that exposes it.
+ * {@code mvn verify -Pmodel-check} adds the long explorations (clean-only on x86 among them).
  */
 class ModelCheckTest {
   /** One process mapping a 2-page buffer; operations are CPU accesses and a sync. */
@@ -198,31 +209,34 @@ class ModelCheckTest {
     return new ExecutionScenario(initial, parallel, List.of(), null);
   }
 
-  /** Model-check {@code model} on the race scenarios and on random ones. */
-  private static void check(Class<? extends DriverModel> model) {
-    check(model, 120);
-  }
+  /** A scenario: {@code init} operations, then each thread's operations in parallel. */
+  private record Race(List<String> init, List<List<String>> threads) {}
+
+  /** A stale writable, dirty TLB entry keeps writing while the sync runs. */
+  private static final Race STALE_DIRTY_ENTRY = new Race(List.of("store0p0"),
+      List.of(List.of("sync"), List.of("store0p0")));
+  /** A load leaves a writable but clean entry; then a store through it races the sync. */
+  private static final Race LOAD_FILLED_CLEAN_ENTRY = new Race(List.of("load0p0"),
+      List.of(List.of("sync"), List.of("store0p0", "store1p1")));
+  /** A store sets D on a writable clean PTE while the sync is changing it. */
+  private static final Race DIRTY_SET_MID_SYNC = new Race(List.of("load0p0", "load1p1"),
+      List.of(List.of("sync"), List.of("store1p0")));
+  private static final List<Race> RACES =
+      List.of(STALE_DIRTY_ENTRY, LOAD_FILLED_CLEAN_ENTRY, DIRTY_SET_MID_SYNC);
 
   /**
-   * A negative control: it stops at the first failure, so a large budget costs nothing when the
-   * bug is found, and makes finding a narrow race independent of the JDK's lock internals.
+   * Model-check {@code model} on {@code races}, then on {@code randomScenarios} random ones, each
+   * for at most {@code invocations} interleavings. Every check is bounded by these numbers (and
+   * by Lincheck's own 30 s per invocation, after which it reports a hang), never by the clock
+   * alone; each test also has a {@code @Timeout}.
    */
-  private static void checkControl(Class<? extends DriverModel> model) {
-    check(model, 2000);
-  }
-
-  private static void check(Class<? extends DriverModel> model, int invocations) {
-    new ModelCheckingOptions()
-        // A stale writable, dirty TLB entry keeps writing while the sync runs.
-        .addCustomScenario(scenario(List.of("store0p0"),
-            List.of(List.of("sync"), List.of("store0p0"))))
-        // A load leaves a writable but clean entry; then a store through it races the sync.
-        .addCustomScenario(scenario(List.of("load0p0"),
-            List.of(List.of("sync"), List.of("store0p0", "store1p1"))))
-        // A store sets D on a writable clean PTE while the sync is changing it.
-        .addCustomScenario(scenario(List.of("load0p0", "load1p1"),
-            List.of(List.of("sync"), List.of("store1p0"))))
-        .iterations(3)
+  private static void check(Class<? extends DriverModel> model, List<Race> races,
+      int randomScenarios, int invocations) {
+    ModelCheckingOptions options = new ModelCheckingOptions();
+    for (Race race : races) {
+      options.addCustomScenario(scenario(race.init(), race.threads()));
+    }
+    options.iterations(randomScenarios)
         .invocationsPerIteration(invocations)
         .threads(2)
         .actorsPerThread(2)
@@ -232,50 +246,97 @@ class ModelCheckTest {
         .check(model);
   }
 
+  /**
+   * The default run's exploration of a configuration that must hold: the three races, 12
+   * interleavings each. The model-check profile's {@link #longExplorationLosesNoWrite} explores
+   * them fully and adds 20 random scenarios.
+   */
+  private static void representative(Class<? extends DriverModel> model) {
+    check(model, RACES, 0, 12);
+  }
+
+  /**
+   * A negative control: the race that exposes its bug, for at most 600 interleavings; it stops
+   * at the first failure (measured: within about 100), and the failure must be the lost write.
+   */
+  private static void control(Class<? extends DriverModel> model, Race race) {
+    assertLostWrites(assertThrows(AssertionError.class, () -> check(model, List.of(race), 0,
+        600)));
+  }
+
+  /**
+   * A failure that is the lost write the validation reports: not a hang, not a crash of the
+   * model, not any other AssertionError.
+   */
+  private static void assertLostWrites(AssertionError e) {
+    String m = String.valueOf(e.getMessage());
+    assertFalse(m.contains("hung") || m.contains("deadlock") || m.contains("livelock"), m);
+    assertTrue(m.contains("Validation function deviceEqualsMemoryAfterAFinalSync has failed"), m);
+    assertTrue(m.matches("(?s).*IllegalStateException: writes to pages \\[[0-9, ]+\\] never"
+        + " reached the device.*"), m);
+  }
+
   @Test
+  @Timeout(300)
   void generatedWalkersLoseNoWriteOnX86() {
-    check(X86Generated.class);
+    representative(X86Generated.class);
   }
 
   @Test
+  @Timeout(300)
   void generatedWalkersLoseNoWriteOnTheWeakModel() {
-    check(WeakGenerated.class);
+    representative(WeakGenerated.class);
   }
 
   @Test
+  @Timeout(300)
   void theHandWrittenFusedWalkerLosesNoWrite() {
-    check(X86Fused.class);
+    representative(X86Fused.class);
   }
 
   @Test
-  void cleanOnlyRelyingOnHardwareDirtyBitsHoldsOnX86() {
-    check(X86CleanOnly.class);
-  }
-
-  @Test
+  @Timeout(300)
   void cleanOnlyLosesWritesOnTheWeakModel() {
-    AssertionError e = assertThrows(AssertionError.class, () -> check(WeakCleanOnly.class));
-    assertTrue(e.getMessage().contains("never reached the device"), e.getMessage());
+    control(WeakCleanOnly.class, LOAD_FILLED_CLEAN_ENTRY);
   }
 
   @Test
+  @Timeout(300)
   void negativeControlFlushAfterEndWithTheCopyBeforeItIsCaught() {
-    assertThrows(AssertionError.class, () -> checkControl(FlushAfterEndCopyBefore.class));
+    // (On LOAD_FILLED_CLEAN_ENTRY Lincheck reports this broken sync as hung instead.)
+    control(FlushAfterEndCopyBefore.class, DIRTY_SET_MID_SYNC);
   }
 
   @Test
+  @Timeout(300)
   void negativeControlNoFlushIsCaught() {
-    assertThrows(AssertionError.class, () -> checkControl(NoFlush.class));
+    control(NoFlush.class, STALE_DIRTY_ENTRY);
   }
 
   @Test
+  @Timeout(300)
   void negativeControlReadThenStoreIsCaught() {
-    assertThrows(AssertionError.class, () -> checkControl(ReadThenStore.class));
+    control(ReadThenStore.class, DIRTY_SET_MID_SYNC);
   }
 
   @Test
+  @Timeout(300)
   void negativeControlCopyBeforeFlushIsCaught() {
-    assertThrows(AssertionError.class, () -> checkControl(CopyBeforeFlush.class));
+    control(CopyBeforeFlush.class, DIRTY_SET_MID_SYNC);
+  }
+
+  /**
+   * The long explorations, run by the {@code model-check} profile only (README, Tests): every
+   * configuration that must hold, clean-only on x86 included, on the three races for up to 1000
+   * interleavings each and on 20 random scenarios.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(classes = {X86Generated.class, WeakGenerated.class, X86Fused.class,
+      X86CleanOnly.class})
+  @EnabledIfSystemProperty(named = "ptwalk.modelcheck.long", matches = "true")
+  @Timeout(value = 120, unit = TimeUnit.MINUTES)
+  void longExplorationLosesNoWrite(Class<? extends DriverModel> model) {
+    check(model, RACES, 20, 1000);
   }
 
   /**
@@ -345,7 +406,8 @@ class ModelCheckTest {
     }
   }
 
-  private static void checkNested(Class<? extends NestedFlushModel> model) throws Exception {
+  private static void checkNested(Class<? extends NestedFlushModel> model, int invocations)
+      throws Exception {
     Method store = NestedFlushModel.class.getMethod("storeEverywhere");
     Method walker = NestedFlushModel.class.getMethod("walker");
     Method second = NestedFlushModel.class.getMethod("walkerThenStaleWritableEntry");
@@ -354,19 +416,32 @@ class ModelCheckTest {
             false, false)), List.of(List.of(new Actor(walker, List.of(), false, false, false)),
             List.of(new Actor(second, List.of(), false, false, false))), List.of(), null))
         .iterations(0)
-        .invocationsPerIteration(400)
+        .invocationsPerIteration(invocations)
         .minimizeFailedScenario(false)
         .check(model);
   }
 
   @Test
+  @Timeout(300)
   void aSecondWalkerNeverLeavesAStaleWritableEntryBehind() throws Exception {
-    checkNested(NestedGenerated.class);
+    checkNested(NestedGenerated.class, 24);
   }
 
   @Test
+  @Timeout(300)
   void negativeControlMinMaxFlushWhileNestedIsCaught() {
-    AssertionError e = assertThrows(AssertionError.class, () -> checkNested(NestedMinMaxOnly.class));
-    assertTrue(e.getMessage().contains("walkerThenStaleWritableEntry(): true"), e.getMessage());
+    AssertionError e = assertThrows(AssertionError.class,
+        () -> checkNested(NestedMinMaxOnly.class, 600));
+    String m = String.valueOf(e.getMessage());
+    assertFalse(m.contains("hung") || m.contains("deadlock") || m.contains("livelock"), m);
+    assertTrue(m.contains("walkerThenStaleWritableEntry(): true"), m);
+  }
+
+  /** The nested walkers' long exploration, in the {@code model-check} profile only. */
+  @Test
+  @EnabledIfSystemProperty(named = "ptwalk.modelcheck.long", matches = "true")
+  @Timeout(value = 60, unit = TimeUnit.MINUTES)
+  void longExplorationOfTheNestedWalkers() throws Exception {
+    checkNested(NestedGenerated.class, 2000);
   }
 }

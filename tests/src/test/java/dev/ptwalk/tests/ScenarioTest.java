@@ -208,7 +208,7 @@ class ScenarioTest {
   @Test
   void unknownVerbsAndNames() throws IOException {
     fails("1: unknown verb 'munmap'; expected cpus, mapping, mm, vma, uffd, write, read, walk,"
-        + " reclaim or pte",
+        + " reclaim, pte, kvm, guest-write, guest-read or spte",
         "munmap A");
     fails("1: unknown mm 'A'; define it first with: mm A", "write A 0x1000");
     fails("2: unknown mapping 'buf'; define it first with: mapping buf", "mm A",
@@ -229,7 +229,8 @@ class ScenarioTest {
     Result ok = runLines("mapping buf", "mm A", "cpus 4",
         "vma A buf start=0x10000 pages=4 pgoff=0 flags=read,write,shared", "write A 0x10000 cpu=3");
     assertEquals(0, ok.status(), ok.err());
-    fails("5: cpus must come before the first write, read, walk, reclaim or pte",
+    fails("5: cpus must come before the first write, read, walk, reclaim, pte, guest-write,"
+        + " guest-read or spte",
         SETUP_A.split("\n")[0],
         SETUP_A.split("\n")[1], SETUP_A.split("\n")[2], "write A 0x10000", "cpus 4");
     fails("4: cpu 2 is out of range [0, 1]", SETUP_A.split("\n")[0], SETUP_A.split("\n")[1],

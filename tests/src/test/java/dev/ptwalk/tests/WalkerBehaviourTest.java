@@ -7,7 +7,6 @@ import static dev.ptwalk.runtime.mm.VmFlags.VM_SHARED;
 import static dev.ptwalk.runtime.mm.VmFlags.VM_WRITE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ptwalk.runtime.DirtyWindow;
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.debug.VerifierViolation;
 import dev.ptwalk.runtime.mm.AddressSpace;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
@@ -28,15 +28,18 @@ import dev.ptwalk.samples.DirtyHelpersWalkers;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The generated walkers of the DirtyHelpers sample (and of {@link TestCallbacks}) run on the
  * simulated mm with the verifier on: exact counts, bits, windows, notifier ranges and flush
  * ranges, and a quiet verifier after each test.
  */
+@Timeout(120)
 class WalkerBehaviourTest {
   private static final long P = Pgtable.PAGE_SIZE;
   private static final long FLAGS = VM_READ | VM_WRITE | VM_SHARED | VM_IO;
@@ -104,7 +107,7 @@ class WalkerBehaviourTest {
     dirty(a, va, 2, 5, 6);
     m.cpu(1).load(a, va.addressOf(9));
     SecondaryMmu kvm = new SecondaryMmu("kvm", a);
-    kvm.write(va.addressOf(7), 7); // a secondary write dirties the primary PTE too
+    kvm.write(va.addressOf(7), 7); // VM_IO: hva_to_pfn_remapped write-faults the primary PTE
     assertTrue(kvm.spte(va.addressOf(7)).writable());
     m.trace().clear();
 
@@ -307,16 +310,18 @@ class WalkerBehaviourTest {
     });
     walkerA.start();
     try {
-      TestCallbacks.entered.await();
+      assertTrue(TestCallbacks.entered.await(60, TimeUnit.SECONDS),
+          () -> "walker A never reached the gate: " + failure.get());
       assertEquals(1, a.tlbFlushPending(), "walker A is inside its bracket");
       // Walker B, on the other PTE table of the same mm, sees tlb_flush_pending == 2.
       assertEquals(1, DirtyHelpersWalkers.applyAsClean(buf, 512, 512, 512, new long[8],
           new DirtyWindow()));
     } finally {
       TestCallbacks.release.countDown();
-      walkerA.join();
+      walkerA.join(TimeUnit.SECONDS.toMillis(60));
       TestCallbacks.gateAt = -1;
     }
+    assertFalse(walkerA.isAlive(), "walker A never finished");
     assertNull(failure.get());
     assertEquals(2, first[0]);
     assertEquals(List.of(
@@ -404,9 +409,14 @@ class WalkerBehaviourTest {
     AddressSpace f = bare.newAddressSpace("f");
     Vma v = mm.mmap(f, A0, 4, 0, FLAGS);
     bare.cpu(0).store(mm, A0, 1);
-    assertNotNull(assertThrows(dev.ptwalk.runtime.debug.VerifierViolation.class,
-        () -> BrokenWalkers.cleanWithoutFlush(v)));
-    assertTrue(bare.verifier().violations().get(0).contains("[walker: dev.ptwalk.tests"
-        + ".BrokenWalkers.cleanWithoutFlush"), bare.verifier().violations()::toString);
+    VerifierViolation e = assertThrows(VerifierViolation.class,
+        () -> BrokenWalkers.cleanWithoutFlush(v));
+    assertTrue(e.getMessage().startsWith("invalidateRangeEnd over PROTECTION_PAGE mm=X [0x"
+        + Long.toHexString(A0) + ", 0x" + Long.toHexString(A0 + 4 * P) + ") ran before a TLB"
+        + " flush covering the PTE at 0x" + Long.toHexString(A0) + " made more restrictive in this"
+        + " bracket"), e.getMessage());
+    assertEquals(List.of(e.getMessage()), bare.verifier().violations());
+    assertTrue(e.getMessage().contains("[walker: dev.ptwalk.tests.BrokenWalkers.cleanWithoutFlush"),
+        e.getMessage());
   }
 }

@@ -19,6 +19,7 @@ import dev.ptwalk.cli.scenario.Verb.Phase;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Reclaim;
 import dev.ptwalk.runtime.mm.Userfaultfd;
+import dev.ptwalk.runtime.notifier.SecondaryMmu;
 import dev.ptwalk.runtime.pgtable.Pgtable;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.io.BufferedInputStream;
@@ -56,6 +57,10 @@ import java.util.stream.Collectors;
  * read MM ADDR [cpu=N]                      # a load
  * walk CLASS#METHOD MAPPING first=N nr=N [bitmap_pgoff=N bits=N]
  * pte MM ADDR                               # print that PTE's state
+ * kvm NAME MM [policy=zap|wrprotect] [fast] # attach a secondary MMU (KVM) to MM
+ * guest-write NAME ADDR                     # a store by NAME's guest
+ * guest-read NAME ADDR                      # a load by NAME's guest
+ * spte NAME ADDR                            # print NAME's spte for ADDR
  * </pre>
  *
  * <p>Faults use the default vm_ops of the runtime: a load of a page that is not present maps it
@@ -95,7 +100,17 @@ public final class Scenario {
       new Verb("reclaim", Phase.ACTION, List.of("reclaim MM ADDR"),
           "reclaim the page mapped at ADDR (MADV_PAGEOUT)", Scenario::reclaim),
       new Verb("pte", Phase.ACTION, List.of("pte MM ADDR"), "print that PTE's state",
-          Scenario::pte));
+          Scenario::pte),
+      new Verb("kvm", Phase.SETUP, List.of("kvm NAME MM [policy=zap|wrprotect] [fast]"),
+          "attach a secondary MMU (KVM) to MM: policy=wrprotect keeps read-only sptes for"
+              + " CLEAR, PROTECTION_PAGE and SOFT_DIRTY (default zap); fast: has_fast_aging",
+          Scenario::kvm),
+      new Verb("guest-write", Phase.ACTION, List.of("guest-write NAME ADDR"),
+          "a store by the guest of secondary MMU NAME", Scenario::guestWrite),
+      new Verb("guest-read", Phase.ACTION, List.of("guest-read NAME ADDR"),
+          "a load by the guest of secondary MMU NAME", Scenario::guestRead),
+      new Verb("spte", Phase.ACTION, List.of("spte NAME ADDR"),
+          "print the state of NAME's spte for ADDR", Scenario::spte));
 
   private static final Map<String, Verb> BY_NAME =
       VERBS.stream().collect(Collectors.toMap(Verb::name, v -> v));
@@ -109,6 +124,7 @@ public final class Scenario {
   private final Map<String, MmStruct> mms = new LinkedHashMap<>();
   private final Map<String, AddressSpace> mappings = new LinkedHashMap<>();
   private final Map<String, Userfaultfd> userfaultfds = new LinkedHashMap<>();
+  private final Map<String, SecondaryMmu> kvms = new LinkedHashMap<>();
   /** The SETUP lines run so far, replayed if {@code cpus} rebuilds the machine. */
   private final List<Line> setup = new ArrayList<>();
   private boolean accessed;
@@ -301,6 +317,7 @@ public final class Scenario {
     mms.clear();
     mappings.clear();
     userfaultfds.clear();
+    kvms.clear();
     for (Line l : setup) {
       l.verb().action().run(this, l);
     }
@@ -459,6 +476,103 @@ public final class Scenario {
       g.writeBooleanField("young", Pte.young(pte));
       g.writeBooleanField("soft_dirty", Pte.softDirty(pte));
       g.writeBooleanField("uffd_wp", Pte.uffdWp(pte));
+      g.writeEndObject();
+    });
+  }
+
+  /**
+   * {@code kvm NAME MM [policy=zap|wrprotect] [fast]}: a secondary MMU named NAME on MM, as KVM
+   * creates one ({@code kvm_create_vm} registers its mmu notifier), folios marked dirty when a
+   * writable spte is installed (KVM's order since 6.13).
+   */
+  private void kvm(Line l) {
+    l.arity(2, 4);
+    String name = l.arg(1);
+    fresh(l, name, kvms, "secondary MMU");
+    MmStruct mm = mm(l, l.arg(2));
+    SecondaryMmu.InvalidationPolicy policy = null;
+    boolean fast = false;
+    for (String option : l.from(3)) {
+      if (option.equals("fast")) {
+        if (fast) {
+          throw l.error("fast is given twice");
+        }
+        fast = true;
+      } else if (option.startsWith("policy=")) {
+        if (policy != null) {
+          throw l.error("policy= is given twice");
+        }
+        String value = option.substring("policy=".length());
+        if (value.equals("zap")) {
+          policy = SecondaryMmu.InvalidationPolicy.ZAP;
+        } else if (value.equals("wrprotect")) {
+          policy = SecondaryMmu.InvalidationPolicy.WRPROTECT;
+        } else {
+          throw l.error("unknown policy '" + value + "'; policy is zap or wrprotect");
+        }
+      } else {
+        throw l.error("unknown option '" + option + "'; expected policy=zap, policy=wrprotect or"
+            + " fast; usage: " + l.verb().usage());
+      }
+    }
+    kvms.put(name, SecondaryMmu.builder(name, mm)
+        .policy(policy == null ? SecondaryMmu.InvalidationPolicy.ZAP : policy)
+        .fastAging(fast).build());
+  }
+
+  private void guestWrite(Line l) {
+    guestAccess(l, true);
+  }
+
+  private void guestRead(Line l) {
+    guestAccess(l, false);
+  }
+
+  /**
+   * {@code guest-write NAME ADDR} / {@code guest-read NAME ADDR}: a guest access through NAME's
+   * sptes, faulting through {@code hva_to_pfn} when none allows it; a store writes the line number.
+   * An address no VMA maps (or one the VMA does not allow) is {@code KVM_RUN}'s {@code -EFAULT},
+   * printed, and the run goes on.
+   */
+  private void guestAccess(Line l, boolean write) {
+    l.arity(2, 2);
+    SecondaryMmu kvm = kvm(l, l.arg(1));
+    long addr = address(l, l.arg(2), "ADDR");
+    if ((addr & 7) != 0) {
+      throw l.error("ADDR 0x" + Long.toHexString(addr)
+          + " must be 8-byte aligned: accesses are 64-bit words");
+    }
+    try {
+      if (write) {
+        kvm.write(addr, l.number());
+      } else {
+        kvm.read(addr);
+      }
+    } catch (SignalException e) {
+      out.print(l.number(), g -> {
+        g.writeObjectFieldStart("efault");
+        g.writeStringField("kvm", kvm.name());
+        JsonLines.hex(g, "addr", addr);
+        g.writeStringField("access", write ? "write" : "read");
+        g.writeEndObject();
+      });
+    }
+  }
+
+  /** {@code spte NAME ADDR}: the state of NAME's spte for the page of ADDR. */
+  private void spte(Line l) {
+    l.arity(2, 2);
+    SecondaryMmu kvm = kvm(l, l.arg(1));
+    long addr = address(l, l.arg(2), "ADDR");
+    SecondaryMmu.Spte spte = kvm.spte(addr);
+    out.print(l.number(), g -> {
+      g.writeObjectFieldStart("spte");
+      g.writeStringField("kvm", kvm.name());
+      JsonLines.hex(g, "addr", addr);
+      g.writeBooleanField("present", spte != null);
+      g.writeBooleanField("write", spte != null && spte.writable());
+      g.writeBooleanField("young", spte != null && spte.young());
+      g.writeBooleanField("dirty", spte != null && spte.dirty());
       g.writeEndObject();
     });
   }
@@ -802,6 +916,15 @@ public final class Scenario {
       throw l.error("unknown mm '" + name + "'; define it first with: mm " + name);
     }
     return mm;
+  }
+
+  private SecondaryMmu kvm(Line l, String name) {
+    SecondaryMmu kvm = kvms.get(name);
+    if (kvm == null) {
+      throw l.error("unknown secondary MMU '" + name + "'; attach it first with: kvm " + name
+          + " MM");
+    }
+    return kvm;
   }
 
   private AddressSpace mapping(Line l, String name) {

@@ -51,17 +51,22 @@ public final class DirtyTrackingDriver {
      * vmwgfx's mkwrite method: the generated {@code applyAsWrprotect}, then {@code applyAsClean}
      * (two passes). Every first write after a sync faults into the driver.
      */
-    GENERATED(true, (d, bitmap) -> DirtyHelpersWalkers.applyAsWrprotect(d.buffer(), 0, d.pages())
-        + DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
-            new DirtyWindow())),
+    GENERATED(true,
+        new SyncStep("DirtyHelpersWalkers.applyAsWrprotect",
+            (d, bitmap) -> DirtyHelpersWalkers.applyAsWrprotect(d.buffer(), 0, d.pages())),
+        new SyncStep("DirtyHelpersWalkers.applyAsClean",
+            (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
+                new DirtyWindow()))),
     /** The same, with the hand-written {@link DriverWalkers#wrprotectAndClean} (one pass). */
-    FUSED(true, (d, bitmap) -> DriverWalkers.wrprotectAndClean(d.buffer(), d.pages(), bitmap)),
+    FUSED(true, new SyncStep("DriverWalkers.wrprotectAndClean",
+        (d, bitmap) -> DriverWalkers.wrprotectAndClean(d.buffer(), d.pages(), bitmap))),
     /**
      * vmwgfx's page-table method: pages stay writable and only the hardware dirty bit tells; the
      * sync is {@code applyAsClean} alone. Correct on x86; see {@code HardwareModel#WEAK}.
      */
-    CLEAN_ONLY(false, (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0,
-        bitmap, new DirtyWindow())),
+    CLEAN_ONLY(false, new SyncStep("DirtyHelpersWalkers.applyAsClean",
+        (d, bitmap) -> DirtyHelpersWalkers.applyAsClean(d.buffer(), 0, d.pages(), 0, bitmap,
+            new DirtyWindow()))),
     /**
      * A soft-dirty tracker, as CRIU tracks a process's memory: the buffer is mapped as plain
      * shared memory (no {@code VM_PFNMAP}, which clear_refs skips) and each sync runs the
@@ -69,27 +74,29 @@ public final class DirtyTrackingDriver {
      * pages written since the last clear, is all the driver learns (its fault hooks record
      * nothing).
      */
-    SOFT_DIRTY(false, (d, bitmap) -> d.perVma(bitmap, (v, bits) ->
-        SoftDirtyWalkers.clearRefsSoftDirty(v.mm(), v.start(), v.end(), bits, new DirtyWindow()))),
+    SOFT_DIRTY(false, new SyncStep("SoftDirtyWalkers.clearRefsSoftDirty",
+        (d, bitmap) -> d.perVma(bitmap, (v, bits) -> SoftDirtyWalkers.clearRefsSoftDirty(v.mm(),
+            v.start(), v.end(), bits, new DirtyWindow())))),
     /**
      * An async uffd-wp tracker, as a garbage collector tracks its heap: every VMA of the buffer is
      * registered for async userfaultfd write-protect, and each sync runs the generated {@link
      * UffdWpWalkers#uffdWriteProtect} over it; its bitmap, the pages written since the last
      * protection, is all the driver learns.
      */
-    UFFD_WP(false, (d, bitmap) -> d.perVma(bitmap, (v, bits) ->
-        UffdWpWalkers.uffdWriteProtect(v.mm(), v.start(), v.end(), bits, new DirtyWindow())));
+    UFFD_WP(false, new SyncStep("UffdWpWalkers.uffdWriteProtect",
+        (d, bitmap) -> d.perVma(bitmap, (v, bits) -> UffdWpWalkers.uffdWriteProtect(v.mm(),
+            v.start(), v.end(), bits, new DirtyWindow()))));
 
     private final boolean writeNotify;
-    private final SyncStrategy strategy;
+    private final List<SyncStep> steps;
 
-    SyncMode(boolean writeNotify, SyncStrategy strategy) {
+    SyncMode(boolean writeNotify, SyncStep... steps) {
       this.writeNotify = writeNotify;
-      this.strategy = strategy;
+      this.steps = List.of(steps);
     }
 
     /** Whether the buffer is plain shared memory tracked by page tables alone (no fault hooks). */
-    boolean tracksPageTablesOnly() {
+    public boolean tracksPageTablesOnly() {
       return this == SOFT_DIRTY || this == UFFD_WP;
     }
 
@@ -98,9 +105,20 @@ public final class DirtyTrackingDriver {
       return writeNotify;
     }
 
-    /** The collection this mode runs. */
+    /** The walker calls of a sync, in order. */
+    public List<SyncStep> steps() {
+      return steps;
+    }
+
+    /** The collection this mode runs: its steps, in order. */
     public SyncStrategy strategy() {
-      return strategy;
+      return (d, bitmap) -> {
+        long changed = 0;
+        for (SyncStep step : steps) {
+          changed += step.call().collect(d, bitmap);
+        }
+        return changed;
+      };
     }
   }
 
@@ -166,6 +184,16 @@ public final class DirtyTrackingDriver {
   public DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,
       SyncStrategy strategy) {
     this(machine, name, pages, writeNotify, strategy, null);
+  }
+
+  /**
+   * A buffer mapped and tracked as {@code mode} does (its VMA flags, its userfaultfd, whether its
+   * fault hooks record), whose syncs run {@code strategy}: the mode's steps wrapped by an
+   * observer, as the demo's recorder wraps them.
+   */
+  public DirtyTrackingDriver(Machine machine, String name, int pages, SyncMode mode,
+      SyncStrategy strategy) {
+    this(machine, name, pages, mode.writeNotify(), strategy, mode);
   }
 
   private DirtyTrackingDriver(Machine machine, String name, int pages, boolean writeNotify,

@@ -192,6 +192,16 @@ public final class Folio {
   }
 
   /**
+   * {@code folio_try_get}: take a reference unless the folio is free or frozen ({@code
+   * folio_ref_freeze} left it at 0), as GUP-fast does without any lock ({@code try_grab_folio_fast}).
+   *
+   * @return whether a reference was taken
+   */
+  public boolean tryGet() {
+    return refcount.getAndUpdate(r -> r <= 0 ? r : r + 1) > 0;
+  }
+
+  /**
    * {@code folio_put}: drop a reference; the last one frees the frame.
    *
    * @throws IllegalStateException if the folio is already free ({@code VM_BUG_ON})

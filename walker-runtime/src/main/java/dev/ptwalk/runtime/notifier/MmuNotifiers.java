@@ -104,6 +104,51 @@ public final class MmuNotifiers {
     return young;
   }
 
+  /**
+   * {@code mm_has_fast_young_notifiers} (v7 12/18, not merged): whether any subscriber of {@code
+   * mm} has {@code has_fast_aging}.
+   */
+  public static boolean mmHasFastYoungNotifiers(MmStruct mm) {
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      if (sub.hasFastAging()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * {@code mmu_notifier_clear_young_fast_only} (v7 13/18, not merged): {@code clear_young} with
+   * {@code fast_only} on every subscriber that has {@code has_fast_aging}, skipping the others (the
+   * patch's {@code if (fast_only && !subscription->has_fast_aging) continue;}). Returns the OR of
+   * their {@link MmuNotifier#YOUNG} and {@link MmuNotifier#WAS_FAST} bits.
+   */
+  public static int clearYoungFastOnly(MmStruct mm, long start, long end) {
+    int young = 0;
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      if (!sub.hasFastAging()) {
+        continue;
+      }
+      young |= sub.clearYoung(mm, start, end, true);
+    }
+    return young;
+  }
+
+  /**
+   * {@code mmu_notifier_test_young_fast_only} (v7 13/18, not merged): {@code test_young} with
+   * {@code fast_only} on every subscriber that has {@code has_fast_aging}.
+   */
+  public static int testYoungFastOnly(MmStruct mm, long addr) {
+    int young = 0;
+    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+      if (!sub.hasFastAging()) {
+        continue;
+      }
+      young |= sub.testYoung(mm, addr, true);
+    }
+    return young;
+  }
+
   /** {@code mmu_notifier_test_young}: true if any subscriber sees {@code addr} young. */
   public static boolean testYoung(MmStruct mm, long addr) {
     for (MmuNotifier sub : mm.notifierSubscriptions()) {

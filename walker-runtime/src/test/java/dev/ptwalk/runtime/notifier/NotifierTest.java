@@ -154,7 +154,7 @@ class NotifierTest {
     kvm.read(BASE + 0x1000);
     assertEquals(2, kvm.spteCount());
     assertTrue(kvm.spte(BASE).writable());
-    assertTrue(Pte.dirty(mm.followPte(BASE)), "a secondary write dirties the primary PTE");
+    assertTrue(Pte.dirty(mm.followPte(BASE)), "GUP write-faulted the primary PTE in, dirty");
     assertEquals(11, machine.cpu(0).load(mm, BASE), "both MMUs see one page");
 
     MmuNotifierRange r = new MmuNotifierRange(MmuNotifierEvent.PROTECTION_PAGE, 0, mm, BASE, BASE + 0x1000);

@@ -25,7 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,10 +33,16 @@ import org.junit.jupiter.api.Timeout;
  * get-and-clear makes a racing store fault and wait on the ptl, so its dirty bit is never lost
  * (the bug CVE-2024-36943 fixed in PAGEMAP_SCAN).
  */
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ModifyProtRaceTest {
   private static final long BASE = 0x7f00_0000_0000L;
   private static final int MIN_ROUNDS = 50;
+  /**
+   * Rounds that must capture pages while the writers still store. Few: threads of a loaded
+   * machine take turns in time slices, so most rounds run while no writer does.
+   */
+  private static final int MIN_CAPTURES = 10;
+  private static final int MAX_STORES_PER_WRITER = 5_000_000;
 
   @Test
   void storeRacingAModifyWaitsOnThePtlAndSetsDirtyAfterTheCommit() throws Exception {
@@ -65,8 +70,11 @@ class ModifyProtRaceTest {
       assertTrue(Pte.dirty(old));
       assertEquals(0, pt.get(BASE), "the PTE is cleared while the change is in flight");
       writer.start();
-      while (!pt.ptl().hasQueuedThreads()) {
-        Thread.onSpinWait(); // the store faulted and now waits for the ptl
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!pt.ptl().hasQueuedThreads()) { // the store faulted and now waits for the ptl
+        assertTrue(writer.isAlive() && System.nanoTime() < deadline,
+            () -> "the store never queued on the ptl: " + failure.get());
+        Thread.onSpinWait();
       }
       Pgtable.ptepModifyProtCommit(vma, BASE, pt, old, Pte.mkclean(old));
     } finally {
@@ -74,7 +82,8 @@ class ModifyProtRaceTest {
     }
     TlbFlush.flushTlbRange(vma, BASE, BASE + 4096);
     MmuNotifiers.invalidateRangeEnd(range);
-    writer.join();
+    writer.join(TimeUnit.SECONDS.toMillis(60));
+    assertFalse(writer.isAlive(), "the store never finished");
     assertEquals(null, failure.get());
     assertTrue(Pte.dirty(mm.followPte(BASE)), "the racing store set D after the commit");
     // The store saw a none PTE, faulted, waited for the ptl, then found the PTE present again:
@@ -112,7 +121,6 @@ class ModifyProtRaceTest {
   }
 
   @Test
-  @Timeout(value = 120, unit = TimeUnit.SECONDS)
   void concurrentStoresAgainstTheUnwatchedSlotCleanerLoseNoWrite() throws Exception {
     // Verifier and trace off: the walkers' fast path, a release store for the commit.
     assertEquals(-1, stress(Cleaner.MODIFY_PROT_BY_SLOT, 0),
@@ -157,7 +165,9 @@ class ModifyProtRaceTest {
     Vma vma = mm.mmap(file, BASE, pages, 0, VM_READ | VM_WRITE | VM_SHARED);
     long[] captured = new long[pages];
     AtomicBoolean done = new AtomicBoolean();
+    AtomicBoolean stop = new AtomicBoolean();
     AtomicInteger rounds = new AtomicInteger();
+    AtomicInteger concurrentCaptures = new AtomicInteger();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     CountDownLatch go = new CountDownLatch(1);
     Thread[] threads = new Thread[writers];
@@ -166,9 +176,15 @@ class ModifyProtRaceTest {
       threads[w] = new Thread(() -> {
         SplittableRandom rnd = new SplittableRandom(id + 31L * seed);
         try {
-          go.await();
-          // Keep storing until the cleaner has run enough rounds to overlap with the writes.
-          for (int i = 1; i <= storesPerWriter || rounds.get() < MIN_ROUNDS; i++) {
+          assertTrue(go.await(60, TimeUnit.SECONDS), "the cleaner never started");
+          // Keep storing until the cleaner has overlapped with the writes: for the cleaner under
+          // test, until it captured pages in enough rounds while the writers stored (on a loaded
+          // machine the writers may get little CPU at first), up to a cap; for the broken one,
+          // enough rounds (a lost write is the proof of overlap there). Unless the cleaner
+          // failed and stopped the run.
+          for (int i = 1; (i <= storesPerWriter || (cleaner != Cleaner.PLAIN_READ_THEN_STORE
+              ? concurrentCaptures.get() < MIN_CAPTURES : rounds.get() < MIN_ROUNDS))
+              && i <= MAX_STORES_PER_WRITER && !stop.get(); i++) {
             m.cpu(id).store(mm, BASE + rnd.nextInt(pages) * 4096L, ((long) id << 40) | i);
           }
         } catch (Throwable t) {
@@ -178,14 +194,27 @@ class ModifyProtRaceTest {
       threads[w].start();
     }
     go.countDown();
-    while (!done.get()) {
-      done.set(allDead(threads));
-      cleanRound(mm, vma, file, captured, cleaner);
-      rounds.incrementAndGet();
+    try {
+      while (!done.get()) {
+        done.set(allDead(threads));
+        if (cleanRound(mm, vma, file, captured, cleaner) > 0 && !done.get()) {
+          concurrentCaptures.incrementAndGet();
+        }
+        rounds.incrementAndGet();
+      }
+    } finally {
+      stop.set(true); // a failed round must not leave the writers waiting for rounds forever
+      for (Thread t : threads) {
+        t.join(TimeUnit.SECONDS.toMillis(60));
+        assertFalse(t.isAlive(), "a writer did not stop");
+      }
     }
     cleanRound(mm, vma, file, captured, cleaner); // one more after the writers stopped
     assertEquals(null, failure.get());
-    assertTrue(rounds.get() > MIN_ROUNDS);
+    // The run raced only if the cleaner captured dirty pages while the writers were storing.
+    assertTrue(cleaner == Cleaner.PLAIN_READ_THEN_STORE || concurrentCaptures.get() >= MIN_CAPTURES, "only "
+        + concurrentCaptures.get() + " rounds captured pages while the writers ran, in "
+        + rounds.get() + " rounds");
     m.assertQuiet();
     for (int p = 0; p < pages; p++) {
       if (m.physMem().read(file.findPage(p), 0) != captured[p]) {
@@ -207,9 +236,9 @@ class ModifyProtRaceTest {
 
   /**
    * One clean of every page, as the generated clean walker does (or, for the negative control,
-   * with a plain read then store), then read the pages found dirty.
+   * with a plain read then store), then read the pages found dirty; returns how many.
    */
-  private static void cleanRound(
+  private static int cleanRound(
       MmStruct mm, Vma vma, AddressSpace file, long[] captured, Cleaner cleaner) {
     int pages = captured.length;
     boolean[] dirty = new boolean[pages];
@@ -220,7 +249,7 @@ class ModifyProtRaceTest {
     try {
       PteTable pt = mm.pgd().pteOffset(vma.start());
       if (pt == null) {
-        return; // no store has faulted the table in yet
+        return 0; // no store has faulted the table in yet
       }
       pt.ptl().lock();
       try {
@@ -251,10 +280,13 @@ class ModifyProtRaceTest {
       MmuNotifiers.invalidateRangeEnd(range);
       mm.decTlbFlushPending();
     }
+    int found = 0;
     for (int p = 0; p < pages; p++) {
       if (dirty[p]) {
         captured[p] = mm.machine().physMem().read(file.findPage(p), 0);
+        found++;
       }
     }
+    return found;
   }
 }

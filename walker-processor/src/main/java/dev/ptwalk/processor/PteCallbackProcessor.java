@@ -11,6 +11,7 @@ import dev.ptwalk.processor.validation.CallbackValidator;
 import dev.ptwalk.processor.validation.Diagnostics;
 import dev.ptwalk.processor.validation.Message;
 import dev.ptwalk.processor.writing.WalkersWriter;
+import dev.ptwalk.processor.writing.c.CEmitter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -50,6 +51,8 @@ public final class PteCallbackProcessor extends AbstractProcessor {
   private Diagnostics diagnostics;
   private CallbackValidator validator;
   private final WalkersWriter writer = new WalkersWriter();
+  /** Writes the kernel C beside the Java; null under {@code -Aptwalk.emitC=false}. */
+  private CEmitter cEmitter;
   private LocalCallbackScanner localScanner;
   private boolean bodyChecks;
   private boolean skippedNoted;
@@ -67,6 +70,8 @@ public final class PteCallbackProcessor extends AbstractProcessor {
    * not).
    */
   public static final String CHECK_GENERATED = "ptwalk.checkGenerated";
+  /** {@code -Aptwalk.emitC=false}: write no kernel C beside the generated walkers. */
+  public static final String EMIT_C = CEmitter.EMIT_C;
 
   /** Instantiated by the compiler through {@link java.util.ServiceLoader}. */
   public PteCallbackProcessor() {
@@ -88,6 +93,7 @@ public final class PteCallbackProcessor extends AbstractProcessor {
     validator =
         new CallbackValidator(env.getElementUtils(), env.getTypeUtils(), diagnostics, kinds);
     localScanner = trees(env).map(LocalCallbackScanner::new).orElse(null);
+    cEmitter = CEmitter.create(env);
     boolean checkGenerated =
         Boolean.parseBoolean(env.getOptions().getOrDefault(CHECK_GENERATED, "false"));
     bodyChecks = BodyChecks.install(env, kinds,
@@ -97,7 +103,7 @@ public final class PteCallbackProcessor extends AbstractProcessor {
 
   @Override
   public Set<String> getSupportedOptions() {
-    return Set.of(REQUIRE_BODY_CHECKS, CHECK_GENERATED);
+    return Set.of(REQUIRE_BODY_CHECKS, CHECK_GENERATED, EMIT_C);
   }
 
   /**
@@ -191,6 +197,10 @@ public final class PteCallbackProcessor extends AbstractProcessor {
       } catch (IOException e) {
         diagnostics.error(owner, Message.GENERATED_CLASS_EXISTS,
             spec.get().generatedQualifiedName(), e.getMessage());
+        return;
+      }
+      if (cEmitter != null) {
+        cEmitter.emit(spec.get(), owner, methods);
       }
     } catch (RuntimeException | LinkageError e) {
       diagnostics.error(owner, Message.INTERNAL_ERROR, owner.getQualifiedName(), trace(e));

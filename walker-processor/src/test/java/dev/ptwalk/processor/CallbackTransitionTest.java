@@ -54,6 +54,13 @@ class CallbackTransitionTest {
   }
 
   @Test
+  void arithmeticOnWhatAQueryReturnsComputesNoPteAndIsNotWarnedAbout() {
+    legal("WRPROTECT", "    return (Pte.flags(pte) & Pte.RW) != 0 ? Pte.wrprotect(pte) : pte;");
+    legal("CLEAN", "    long pfn = Pte.pfn(pte) + 1;",
+        "    return pfn > 0x1000 ? Pte.mkclean(pte) : pte;");
+  }
+
+  @Test
   void wrprotectMayNotMakeAPteWritable() {
     illegal("WRPROTECT", "return Pte.mkwrite(pte);",
         "@PteCallback(WRPROTECT) method cb() calls Pte.mkwrite, which sets RW; a WRPROTECT"

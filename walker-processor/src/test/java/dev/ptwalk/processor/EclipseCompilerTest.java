@@ -91,8 +91,12 @@ class EclipseCompilerTest {
     String generated = c.generatedSourceFile("dev.ptwalk.samples.DirtyHelpersWalkers")
         .orElseThrow().getCharContent(true).toString();
     assertEquals(GenerationTest.golden(), generated, "the same bytes as under javac");
+    // No trees to translate the callbacks from: no kernel C either, and one note says so.
     assertEquals(List.of("NOTE " + dev.ptwalk.processor.validation.Message.BODY_CHECKS_SKIPPED
+        .format(), "NOTE " + dev.ptwalk.processor.validation.Message.C_NOT_EMITTED_NO_TREES
         .format()), ptwalkNotes(c));
+    assertTrue(c.generatedFiles().stream().noneMatch(f -> f.getName().endsWith(".c")
+        || f.getName().endsWith(".h")), "no C without trees");
   }
 
   @Test
@@ -102,6 +106,14 @@ class EclipseCompilerTest {
     assertTrue(c.errors().stream().anyMatch(
         d -> d.getKind() == Diagnostic.Kind.ERROR
             && d.getMessage(null).contains("[ptwalk:body-checks-skipped]")), c.errors()::toString);
+  }
+
+  @Test
+  void emitCFalseAsksForNoCAndNoNote() throws Exception {
+    Compilation c = ecj("-Aptwalk.emitC=false").compile(sample());
+    assertThat(c).succeeded();
+    assertEquals(List.of("NOTE " + dev.ptwalk.processor.validation.Message.BODY_CHECKS_SKIPPED
+        .format()), ptwalkNotes(c));
   }
 
   @Test

@@ -420,7 +420,11 @@ final class CallbackTransitions {
     }
   }
 
-  /** Whether {@code tree} reads one of the variables {@code vars}. */
+  /**
+   * Whether {@code tree} reads one of the variables {@code vars} for its value. What a {@code Pte}
+   * query makes of them ({@code Pte.flags(pte) & Pte.RW}) is a fact about the PTE, not the PTE:
+   * arithmetic on it computes no PTE, so the query's arguments do not count.
+   */
   private boolean mentions(Tree tree, Set<Element> vars) {
     boolean[] found = {false};
     new TreeScanner<Void, Void>() {
@@ -429,6 +433,14 @@ final class CallbackTransitions {
         Element e = ctx.element(id);
         found[0] |= e != null && vars.contains(e);
         return null;
+      }
+
+      @Override
+      public Void visitMethodInvocation(MethodInvocationTree mi, Void unused) {
+        if (marks.effects(ctx.element(mi)).contains(Effect.PTE_QUERY)) {
+          return null;
+        }
+        return super.visitMethodInvocation(mi, unused);
       }
     }.scan(tree, null);
     return found[0];

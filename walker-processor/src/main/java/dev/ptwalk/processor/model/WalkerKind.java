@@ -26,6 +26,7 @@ public final class WalkerKind {
   /** {@code apply_as_wrprotect} / {@code wp_shared_mapping_range}: take write permission away. */
   public static final WalkerKind WRPROTECT = builder("WRPROTECT")
       .verb("Write-protects")
+      .imperative("Write-protect")
       .kernel("apply_as_wrprotect", "wp_pte")
       .source(DIRTY_HELPERS_SOURCE)
       .allow(Transition.clearing("wrprotect", "pte_wrprotect", PteBit.RW))
@@ -41,6 +42,7 @@ public final class WalkerKind {
    */
   public static final WalkerKind CLEAN = builder("CLEAN")
       .verb("Cleans")
+      .imperative("Clean")
       .kernel("apply_as_clean", "clean_record_pte")
       .source(DIRTY_HELPERS_SOURCE)
       .allow(Transition.clearing("mkclean", "pte_mkclean", PteBit.DIRTY))
@@ -57,6 +59,7 @@ public final class WalkerKind {
    */
   public static final WalkerKind SOFT_DIRTY = builder("SOFT_DIRTY")
       .verb("Clears the soft-dirty bit of")
+      .imperative("Reset soft-dirty tracking of")
       .kernel("clear_refs_write", "clear_soft_dirty")
       .allow(Transition.clearing("clearSoftDirty", "pte_clear_soft_dirty", PteBit.SOFT_DIRTY))
       .allow(Transition.clearing("wrprotect", "pte_wrprotect", PteBit.RW))
@@ -75,6 +78,7 @@ public final class WalkerKind {
    */
   public static final WalkerKind UFFD_WP = builder("UFFD_WP")
       .verb("Write-protects for userfaultfd")
+      .imperative("Userfaultfd-write-protect")
       .kernel("do_pagemap_scan", "make_uffd_wp_pte")
       .allow(new Transition("mkuffdWp", "pte_mkuffd_wp", EnumSet.of(PteBit.UFFD_WP),
           EnumSet.of(PteBit.RW)))
@@ -93,6 +97,7 @@ public final class WalkerKind {
    */
   public static final WalkerKind YOUNG = builder("YOUNG")
       .verb("Ages")
+      .imperative("Age")
       .kernel("walk_pte_range", "ptep_clear_young_notify")
       .source("{@code mm/vmscan.c}, MGLRU's walk of an mm; over a file's mappings as\n"
           + "{@code folio_referenced} in {@code mm/rmap.c} visits them")
@@ -111,6 +116,7 @@ public final class WalkerKind {
    */
   public static final WalkerKind LAZYFREE = builder("LAZYFREE")
       .verb("Lazily frees")
+      .imperative("Free lazily")
       .kernel("madvise_free_single_vma", "madvise_free_pte_range")
       .allow(Transition.clearing("mkclean", "pte_mkclean", PteBit.DIRTY))
       .allow(Transition.clearing("mkold", "pte_mkold", PteBit.ACCESSED))
@@ -126,6 +132,7 @@ public final class WalkerKind {
 
   private final String name;
   private final String verb;
+  private final String imperative;
   private final String kernelWalker;
   private final String kernelLeaf;
   private final String source;
@@ -140,6 +147,7 @@ public final class WalkerKind {
   private WalkerKind(Builder b) {
     this.name = b.name;
     this.verb = Objects.requireNonNull(b.verb, "verb");
+    this.imperative = b.imperative != null ? b.imperative : imperativeOf(verb);
     this.kernelWalker = Objects.requireNonNull(b.kernelWalker, "kernel");
     this.kernelLeaf = b.kernelLeaf;
     this.source = b.source;
@@ -195,6 +203,27 @@ public final class WalkerKind {
   /** The verb opening a walker's javadoc: "Write-protects", "Cleans". */
   public String verb() {
     return verb;
+  }
+
+  /**
+   * The verb opening the kernel-doc summary of the walker's C entry point, imperative as the
+   * kernel's own summaries are: "Write-protect", "Reset soft-dirty tracking of". Defaults to
+   * {@link #verb()} without the {@code s} of its verbs ("Cleans and ages": "Clean and age").
+   */
+  public String imperative() {
+    return imperative;
+  }
+
+  /** The verbs of {@code verb} (its first word, and each after "and" or "or") without their s. */
+  private static String imperativeOf(String verb) {
+    String[] words = verb.split(" ");
+    for (int i = 0; i < words.length; i++) {
+      boolean isVerb = i == 0 || words[i - 1].equals("and") || words[i - 1].equals("or");
+      if (isVerb && words[i].endsWith("s")) {
+        words[i] = words[i].substring(0, words[i].length() - 1);
+      }
+    }
+    return String.join(" ", words);
   }
 
   /** The kernel function the walker mirrors. */
@@ -323,6 +352,7 @@ public final class WalkerKind {
   public static final class Builder {
     private final String name;
     private String verb;
+    private String imperative;
     private String kernelWalker;
     private String kernelLeaf;
     private String source;
@@ -341,6 +371,12 @@ public final class WalkerKind {
     /** The javadoc verb. */
     public Builder verb(String verb) {
       this.verb = verb;
+      return this;
+    }
+
+    /** The imperative verb of the C entry point's summary; see {@link WalkerKind#imperative()}. */
+    public Builder imperative(String imperative) {
+      this.imperative = imperative;
       return this;
     }
 

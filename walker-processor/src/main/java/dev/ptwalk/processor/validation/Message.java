@@ -196,6 +196,21 @@ public enum Message {
           + " @PteCallback methods) were skipped: this compiler offers no com.sun.source trees"
           + " (it is not javac, or javac behind a wrapper). Walkers are still generated. Pass"
           + " -Aptwalk.requireBodyChecks=true to make this an error."),
+  /** A callback's body holds a construct the C translation does not accept. */
+  C_NOT_EMITTED("c-not-emitted",
+      "@PteCallback method %s() gets no kernel C walker in %s: it has %s at line %d, which the C"
+          + " translation does not accept (%s). Its Java walker is generated as always;"
+          + " docs/c-translation.md, section 3, lists the callback language."),
+  /** A callback the C writer has no walker for, for a reason other than its body. */
+  C_NOT_EMITTED_WALKER("c-not-emitted",
+      "@PteCallback method %s() gets no kernel C walker in %s: %s. Its Java walker is generated"
+          + " as always."),
+  /** No com.sun.source trees: no C at all. */
+  C_NOT_EMITTED_NO_TREES("c-not-emitted",
+      "no kernel C was written beside the generated walkers: this compiler offers no"
+          + " com.sun.source trees to translate the @PteCallback bodies from (it is not javac, or"
+          + " javac behind a wrapper). The Java walkers are generated as always. Pass"
+          + " -Aptwalk.emitC=false to ask for no C, and no note."),
   /** A bug in the processor. */
   INTERNAL_ERROR("internal-error",
       "ptwalk's processor failed on %s; this is a bug in ptwalk, please report it with this"

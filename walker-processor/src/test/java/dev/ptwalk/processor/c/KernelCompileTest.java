@@ -8,21 +8,25 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import javax.tools.JavaFileObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The reference C of every walker kind and scope compiles as built-in code of {@code mm/} against
- * Linux 6.12 headers, with kbuild and {@code W=1}, without an error or a warning, and passes
- * {@code checkpatch.pl --strict}; and the check fails, naming the file and line, on each kind of
- * problem it is there to catch. Skipped, with a message, where no kernel tree is installed.
+ * The reference C of every walker kind and scope, and the C the processor emits for the samples,
+ * the reference classes and every form of the callback language, compile as built-in code of
+ * {@code mm/} against Linux 6.12 headers, with kbuild and {@code W=1}, without an error or a
+ * warning, and pass {@code checkpatch.pl --strict}; and the check fails, naming the file and line,
+ * on each kind of problem it is there to catch. Skipped, with a message, where no kernel tree is
+ * installed.
  */
 class KernelCompileTest {
   private static final Path REFERENCE = Path.of("src/test/resources/c-reference");
@@ -67,6 +71,61 @@ class KernelCompileTest {
     Set<String> checked = new TreeSet<>(files);
     checked.addAll(names(REFERENCE, ".h"));
     for (String name : checked) {
+      assertTrue(r.output().contains("checkpatch --strict: " + name
+          + ": total: 0 errors, 0 warnings, 0 checks"), name + " not checked:\n" + r.output());
+    }
+  }
+
+  /**
+   * The C the processor emits, compiled and checked as the reference is: for the samples
+   * (DirtyHelpers and one class per kind, YOUNG in both scopes, bitmaps included), for the class
+   * using every form of the callback language (one callback of every kind and scope, every shape
+   * in one file), and for a leaf calling pte_mkwrite(). The C emitted for the reference classes
+   * is the reference, byte for byte ({@code CGenerationTest}), compiled by the test above.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void theEmittedCOfTheSamplesAndOfEveryKindAndScopeCompilesWithoutAWarning(@TempDir Path dir)
+      throws IOException, InterruptedException {
+    Path generated = dir.resolve("generated");
+    List<JavaFileObject> sources = new ArrayList<>();
+    for (String sample : List.of("DirtyHelpers", "kinds.SoftDirty", "kinds.UffdWp",
+        "kinds.Young", "kinds.LazyFree")) {
+      sources.add(CSources.sample(sample));
+    }
+    sources.add(LeafTranslationTest.language());
+    sources.add(LeafTranslationTest.writable());
+    CSources.emitInto(generated, sources.toArray(new JavaFileObject[0]));
+    Path flat = Files.createDirectories(dir.resolve("c"));
+    try (Stream<Path> files = Files.walk(generated)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".c") || f.toString().endsWith(".h"))
+          .toList()) {
+        Files.copy(f, flat.resolve(f.getFileName()));
+      }
+    }
+    Set<String> expected = new TreeSet<>();
+    for (String cls : List.of("DirtyHelpers", "SoftDirty", "UffdWp", "Young", "LazyFree",
+        "Language", "Writable")) {
+      expected.add(cls + "Walkers.c");
+      expected.add(cls + "Walkers.h");
+    }
+    Set<String> emitted = new TreeSet<>(names(flat, ".c"));
+    emitted.addAll(names(flat, ".h"));
+    assertEquals(expected, emitted, "the processor emits a .c and a .h per class");
+    // One callback of every kind and scope: the walkers of Language.java.
+    String language = Files.readString(flat.resolve("LanguageWalkers.c"), StandardCharsets.UTF_8);
+    for (String walk : List.of("wp_clean_pre_vma(", "soft_dirty_pinned(", "uffd_wp_nonpresent(",
+        "young_test_walk(", "lazyfree_folio_clean(", "walk_page_mapping(", "walk_page_range(",
+        "PGWALK_WRLOCK", "PGWALK_RDLOCK", "bwalk->bitmap_pgoff", "bwalk->bitmap_start")) {
+      assertTrue(language.contains(walk), "LanguageWalkers.c has " + walk);
+    }
+
+    KernelCompile.Result r = KernelCompile.check(flat, RUN_TIMEOUT);
+
+    assertEquals(0, r.exitCode(), r.output());
+    assertTrue(r.output().contains("kbuild W=1: " + names(flat, ".c").size()
+        + " files, no error, no warning"), r.output());
+    for (String name : emitted) {
       assertTrue(r.output().contains("checkpatch --strict: " + name
           + ": total: 0 errors, 0 warnings, 0 checks"), name + " not checked:\n" + r.output());
     }

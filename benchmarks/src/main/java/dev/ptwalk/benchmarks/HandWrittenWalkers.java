@@ -74,27 +74,38 @@ final class HandWrittenWalkers {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-          for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+          for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+              pt = PteTableCursor.next(vma, pt, endAddr)) {
+            long from = Math.max(startAddr, pt.start());
             long to = Math.min(endAddr, pt.end());
             pt.ptl().lock();
             try {
-              for (long addr = Math.max(startAddr, pt.start()); addr < to; addr += PAGE_SIZE) {
-                long ptent = Pgtable.ptepGet(pt, addr);
-                if (clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) {
-                  continue;
-                }
-                long old = Pgtable.ptepModifyProtStart(vma, addr, pt);
-                Pgtable.ptepModifyProtCommit(vma, addr, pt, old,
-                    clean ? Pte.mkclean(old) : Pte.wrprotect(old));
-                total++;
-                tlbflushStart = Math.min(tlbflushStart, addr);
-                tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
-                if (bitmap != null) {
-                  long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
-                  bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-                  dirtyStart = Math.min(dirtyStart, bit);
-                  dirtyEnd = Math.max(dirtyEnd, bit + 1);
+              boolean watched = Pgtable.watched(mm);
+              int limit = pt.index(to - PAGE_SIZE) + 1;
+              for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                  slot = pt.nextPopulated(slot, limit)) {
+                int run = pt.nextNone(slot, limit);
+                for (; slot < run; slot++) {
+                  long ptent = pt.pte(slot);
+                  while ((clean ? !Pte.dirty(ptent) : !Pte.write(ptent)) && ++slot < run) {
+                    ptent = pt.pte(slot);
+                  }
+                  if (slot == run) {
+                    break;
+                  }
+                  long addr = pt.address(slot);
+                  long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                  Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old,
+                      clean ? Pte.mkclean(old) : Pte.wrprotect(old), watched);
+                  total++;
+                  tlbflushStart = Math.min(tlbflushStart, addr);
+                  tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
+                  if (bitmap != null) {
+                    long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
+                    bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                    dirtyStart = Math.min(dirtyStart, bit);
+                    dirtyEnd = Math.max(dirtyEnd, bit + 1);
+                  }
                 }
               }
             } finally {

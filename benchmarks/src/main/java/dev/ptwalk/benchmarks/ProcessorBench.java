@@ -31,9 +31,11 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * The processor's share of compile time: 1,000 callbacks in 100 classes compiled by javac in
  * process, without the processor ({@code -proc:none}), with it generating only ({@code
- * -proc:only}), with it in full (generation, compiling the 1,000 generated walkers, the body
- * checks on the callbacks), and in full with the body checks run on the generated walkers too
- * ({@code -Aptwalk.checkGenerated=true}). Scores are ms per compilation.
+ * -proc:only}), with it in full (generation and compiling the 1,000 generated walkers; their body
+ * checks skipped, as by default), with it in full and {@code -Aptwalk.checkGenerated=true} (the
+ * body checks run on the generated walkers too), and, for the processor's own share, the same
+ * sources plus the walkers it generates compiled without it, as if written by hand. Scores are
+ * ms per compilation.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -47,6 +49,8 @@ public class ProcessorBench {
 
   private Path sources;
   private List<File> files;
+  private Path generated;
+  private List<File> withGenerated;
   private List<File> classpath;
   private Path out;
 
@@ -76,6 +80,20 @@ public class ProcessorBench {
     }
     classpath = List.of(new File(PteCallbackProcessor.class.getProtectionDomain().getCodeSource()
         .getLocation().toURI()));
+    // The walkers the processor writes for these sources, kept as sources of their own.
+    generated = Files.createTempDirectory("ptwalk-bench-gen");
+    out = generated;
+    compile(true, "-proc:only");
+    withGenerated = new ArrayList<>(files);
+    try (Stream<Path> walk = Files.walk(generated)) {
+      for (Path p : walk.filter(f -> f.toString().endsWith(".java")).sorted().toList()) {
+        withGenerated.add(p.toFile());
+      }
+    }
+    if (withGenerated.size() != files.size() + CLASSES) {
+      throw new IllegalStateException("expected " + CLASSES + " generated files, found "
+          + (withGenerated.size() - files.size()));
+    }
   }
 
   @Setup(Level.Invocation)
@@ -91,6 +109,7 @@ public class ProcessorBench {
   @TearDown(Level.Trial)
   public void deleteSources() throws IOException {
     delete(sources);
+    delete(generated);
   }
 
   private static void delete(Path dir) throws IOException {
@@ -101,13 +120,18 @@ public class ProcessorBench {
     }
   }
 
-  private boolean compile(boolean processor, String... flags) throws IOException {
+  private boolean compile(boolean processor, String proc, String... more) throws IOException {
+    return compile(files, processor, proc, more);
+  }
+
+  private boolean compile(List<File> units0, boolean processor, String proc, String... more)
+      throws IOException {
     JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
     try (StandardJavaFileManager fm = javac.getStandardFileManager(null, null, null)) {
-      Iterable<? extends JavaFileObject> units = fm.getJavaFileObjectsFromFiles(files);
+      Iterable<? extends JavaFileObject> units = fm.getJavaFileObjectsFromFiles(units0);
       List<String> options = new ArrayList<>(List.of("--release", "17", "-d", out.toString(),
-          "-s", out.toString(), "-classpath", classpath.get(0).toString()));
-      options.addAll(List.of(flags));
+          "-s", out.toString(), "-classpath", classpath.get(0).toString(), proc));
+      options.addAll(List.of(more));
       JavaCompiler.CompilationTask task = javac.getTask(null, fm, null, options, null, units);
       if (processor) {
         task.setProcessors(List.of(new PteCallbackProcessor()));
@@ -138,6 +162,12 @@ public class ProcessorBench {
   /** As {@link #withProcessor}, with the body checks also run on the 1,000 generated walkers. */
   @Benchmark
   public boolean withProcessorCheckingGenerated() throws IOException {
-    return compile(true, "-proc:full", "-Aptwalk.checkGenerated=true");
+    return compile(true, "-proc:full", "-A" + PteCallbackProcessor.CHECK_GENERATED + "=true");
+  }
+
+  /** The sources and the walkers generated for them, compiled without the processor. */
+  @Benchmark
+  public boolean generatedWalkersWithoutProcessor() throws IOException {
+    return compile(withGenerated, false, "-proc:none");
   }
 }

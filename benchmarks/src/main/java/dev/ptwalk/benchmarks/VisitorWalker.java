@@ -71,31 +71,42 @@ final class VisitorWalker {
         CacheFlush.flushCacheRange(vma, startAddr, endAddr);
         mm.incTlbFlushPending();
         try {
-          PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-          for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+          for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+              pt = PteTableCursor.next(vma, pt, endAddr)) {
+            long from = Math.max(startAddr, pt.start());
             long to = Math.min(endAddr, pt.end());
             pt.ptl().lock();
             try {
-              for (long addr = Math.max(startAddr, pt.start()); addr < to; addr += PAGE_SIZE) {
-                long ptent = Pgtable.ptepGet(pt, addr);
-                if (leaf.visit(ptent, addr, vma) == ptent) {
-                  continue;
-                }
-                long old = Pgtable.ptepModifyProtStart(vma, addr, pt);
-                long next = old;
-                try {
-                  next = leaf.visit(old, addr, vma);
-                } finally {
-                  Pgtable.ptepModifyProtCommit(vma, addr, pt, old, next);
-                }
-                total++;
-                tlbflushStart = Math.min(tlbflushStart, addr);
-                tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
-                if (bitmap != null) {
-                  long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
-                  bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-                  dirtyStart = Math.min(dirtyStart, bit);
-                  dirtyEnd = Math.max(dirtyEnd, bit + 1);
+              boolean watched = Pgtable.watched(mm);
+              int limit = pt.index(to - PAGE_SIZE) + 1;
+              for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                  slot = pt.nextPopulated(slot, limit)) {
+                int run = pt.nextNone(slot, limit);
+                for (; slot < run; slot++) {
+                  long ptent = pt.pte(slot);
+                  while (leaf.visit(ptent, pt.address(slot), vma) == ptent && ++slot < run) {
+                    ptent = pt.pte(slot);
+                  }
+                  if (slot == run) {
+                    break;
+                  }
+                  long addr = pt.address(slot);
+                  long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                  long next = old;
+                  try {
+                    next = leaf.visit(old, addr, vma);
+                  } finally {
+                    Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old, next, watched);
+                  }
+                  total++;
+                  tlbflushStart = Math.min(tlbflushStart, addr);
+                  tlbflushEnd = Math.max(tlbflushEnd, addr + PAGE_SIZE);
+                  if (bitmap != null) {
+                    long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
+                    bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                    dirtyStart = Math.min(dirtyStart, bit);
+                    dirtyEnd = Math.max(dirtyEnd, bit + 1);
+                  }
                 }
               }
             } finally {

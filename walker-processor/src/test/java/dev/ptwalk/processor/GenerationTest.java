@@ -126,7 +126,8 @@ class GenerationTest {
         + " firstIndex, long nr) {"), out);
     assertTrue(out.contains("public static long applyAsCleanIn(AddressSpace mapping, long"
         + " firstIndex, long nr,"), out);
-    assertTrue(out.contains("if (Outer.Leaves.cleanAt(ptent, addr) == ptent) {"), out);
+    assertTrue(out.contains("while (Outer.Leaves.cleanAt(ptent, pt.address(slot)) == ptent"
+        + " && ++slot < run) {"), out);
     assertTrue(out.contains("newPte = Outer.Leaves.cleanIn(oldPte, addr, vma);"), out);
     assertTrue(out.contains("{@link Outer.Leaves#cleanIn(long, long, Vma)}"), out);
     assertEquals(3, out.split("MmuNotifiers.invalidateRangeStart\\(range\\);").length - 1);

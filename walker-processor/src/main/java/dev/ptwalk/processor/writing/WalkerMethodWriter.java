@@ -53,6 +53,8 @@ final class WalkerMethodWriter {
   private final boolean bitmap;
   private final Map<ClassName, Set<String>> statics;
   private final Code c = new Code();
+  /** Whether the step being written runs in {@link #walkPteRange}'s loop over slots. */
+  private boolean bySlot;
 
   /**
    * A writer for the walker of {@code cb}, a callback of {@code owner}; the static imports it
@@ -547,21 +549,43 @@ final class WalkerMethodWriter {
 
   /**
    * {@code walk_pgd_range} down to {@code walk_pte_range}: every PTE table of {@code [startAddr,
-   * endAddr)}, each under its ptl, calling {@code step} for each PTE.
+   * endAddr)}, each under its ptl, calling {@code step} for each PTE that is not none (the
+   * kinds that walk this way leave a none PTE alone: their callbacks only clear bits, or they
+   * skip what is not present). The step addresses the PTE by its slot in the table ({@code
+   * slot}, stepped with {@code addr} as the kernel steps its {@code pte_t *}), and passes {@code
+   * watched}, whether the verifier or the trace is on, read once per table under the ptl.
    */
   private void walkPteRange(Runnable step, Flush flush) {
-    c.comment("Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves "
-        + "are skipped with a warning, never split.");
-    c.stmt("$T cursor = new $T(vma, startAddr, endAddr)", PTE_TABLE_CURSOR, PTE_TABLE_CURSOR);
-    c.begin("for ($T pt = cursor.next(); pt != null; pt = cursor.next())", PTE_TABLE);
+    String pageSize = staticName(PGTABLE, "PAGE_SIZE");
+    if (bitmap && scope == Scope.MAPPING) {
+      c.comment("The bitmap bit of the file page at addr is (addr >> PAGE_SHIFT) + bitBase.");
+      c.stmt("long bitBase = vma.pgoff() - bitmapPgoff - (vma.start() >> $L)",
+          staticName(PGTABLE, "PAGE_SHIFT"));
+    }
+    c.comment("Walk the PTE tables of the range: empty entries are skipped at every level, and "
+        + "huge leaves are skipped with a warning, never split.");
+    c.begin("for ($T pt = $T.first(vma, startAddr, endAddr); pt != null;$W"
+        + "pt = $T.next(vma, pt, endAddr))", PTE_TABLE, PTE_TABLE_CURSOR, PTE_TABLE_CURSOR);
     c.stmt("long from = Math.max(startAddr, pt.start())");
     c.stmt("long to = Math.min(endAddr, pt.end())");
     c.comment("pte_offset_map_lock: the PTEs of this table change only under its ptl.");
     c.stmt("pt.ptl().lock()");
     c.begin("try");
-    c.begin("for (long addr = from; addr < to; addr += $L)", staticName(PGTABLE, "PAGE_SIZE"));
+    c.comment("Whether the verifier or the trace watches the changes: read once per table, "
+        + "under its ptl.");
+    c.stmt("boolean watched = $T.watched(mm)", PGTABLE);
+    c.comment("The slots of [from, to), run by run of PTEs that are not none (the table's "
+        + "population summary, exact under the ptl).");
+    c.stmt("int limit = pt.index(to - $L) + 1", pageSize);
+    c.begin("for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;$W"
+        + "slot = pt.nextPopulated(slot, limit))");
+    c.stmt("int run = pt.nextNone(slot, limit)");
+    c.begin("for (; slot < run; slot++)");
+    bySlot = true;
     step.run();
     record(flush);
+    bySlot = false;
+    c.end();
     c.end();
     c.next("finally");
     c.stmt("pt.ptl().unlock()");
@@ -569,11 +593,32 @@ final class WalkerMethodWriter {
     c.end();
   }
 
+  /**
+   * {@code ptep_get} into {@code ptent}, passing over the PTEs for which {@code skip} (a format
+   * on {@code ptent}) holds. In {@link #walkPteRange}'s run of slots, a loop that only reads
+   * moves {@code slot} to the next PTE to work on, or leaves the run, and then derives its
+   * {@code addr}: the JIT keeps such a loop to a load and a test per PTE. Elsewhere, one PTE at
+   * {@code addr}, and {@code continue} if it is skipped.
+   */
+  private void scanPte(String skip, Object... args) {
+    if (bySlot) {
+      c.stmt("long ptent = pt.pte(slot)");
+      c.begin("while (" + skip + " && ++slot < run)", args);
+      c.stmt("ptent = pt.pte(slot)");
+      c.end();
+      c.guard("slot == run", "break");
+      c.stmt("long addr = pt.address(slot)");
+    } else {
+      c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
+      c.continueIf(skip, args);
+    }
+  }
+
   /** The leaf through {@code ptep_modify_prot_start/commit}, as {@code wp_pte} does it. */
   private void modifyProtStep() {
-    c.comment("A plain read tells whether the callback changes this PTE at all.");
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
-    c.continueIf("$L == ptent", call("ptent"));
+    c.comment("A plain read tells whether the callback changes " + (bySlot ? "a" : "this")
+        + " PTE at all.");
+    scanPte("$L == ptent", scanCall("ptent"));
     modifyProt();
   }
 
@@ -583,15 +628,19 @@ final class WalkerMethodWriter {
    * {@code set_pte_at}, which no hardware access can race.
    */
   private void makePteStep() {
-    c.comment("A plain read tells whether the callback changes this PTE at all.");
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
-    c.continueIf("$L == ptent", call("ptent"));
+    c.comment("A plain read tells whether the callback changes " + (bySlot ? "a" : "this")
+        + " PTE at all.");
+    scanPte("$L == ptent", scanCall("ptent"));
     c.begin("if ($T.present(ptent))", PTE);
     modifyProt();
     c.next("else");
     c.comment("Not present (none, or a marker): hardware never updates it, so it is set "
         + "directly, under the ptl.");
-    c.stmt("$T.setPteAt(mm, addr, pt, $L)", PGTABLE, call("ptent"));
+    if (bySlot) {
+      c.stmt("$T.setPteAt(mm, addr, pt, slot,$W$L,$Wwatched)", PGTABLE, call("ptent"));
+    } else {
+      c.stmt("$T.setPteAt(mm, addr, pt, $L)", PGTABLE, call("ptent"));
+    }
     c.end();
   }
 
@@ -600,24 +649,36 @@ final class WalkerMethodWriter {
         + "racing with this faults and waits on the ptl, so no accessed or dirty bit is lost "
         + "(CVE-2024-36943). The commit runs even if the callback throws, so the PTE is never "
         + "left cleared.");
-    c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt)", PGTABLE);
+    if (bySlot) {
+      c.stmt("long oldPte =$W$T.ptepModifyProtStart(vma, addr, pt, slot, watched)", PGTABLE);
+    } else {
+      c.stmt("long oldPte = $T.ptepModifyProtStart(vma, addr, pt)", PGTABLE);
+    }
     c.stmt("long newPte = oldPte");
     c.begin("try");
     c.stmt("newPte = $L", call("oldPte"));
     c.next("finally");
-    c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte)", PGTABLE);
+    if (bySlot) {
+      c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, slot, oldPte,$WnewPte, watched)",
+          PGTABLE);
+    } else {
+      c.stmt("$T.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte)", PGTABLE);
+    }
     c.end();
   }
 
   /** {@code ptep_clear_young_notify}: the accessed bit, here and in secondary MMUs. */
   private void clearYoungStep() {
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
-    c.continueIf("!$T.present(ptent)", PTE);
+    scanPte("!$T.present(ptent)", PTE);
     c.stmt("boolean young = false");
     c.begin("if ($L != ptent)", call("ptent"));
     c.comment("ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no "
         + "TLB for it, since a stale accessed bit costs accuracy, never data.");
-    c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt)", PGTABLE);
+    if (bySlot) {
+      c.stmt("young =$W$T.ptepTestAndClearYoung(vma, addr, pt, slot, watched)", PGTABLE);
+    } else {
+      c.stmt("young = $T.ptepTestAndClearYoung(vma, addr, pt)", PGTABLE);
+    }
     c.end();
     c.begin("if (notify)");
     c.comment("mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or "
@@ -629,10 +690,9 @@ final class WalkerMethodWriter {
 
   /** {@code madvise_free_pte_range} for one PTE. */
   private void lazyfreeStep() {
-    c.stmt("long ptent = $T.ptepGet(pt, addr)", PGTABLE);
     c.comment("Swap entries and markers are left alone; so are the zero page (no folio) and "
         + "folios another process may map.");
-    c.continueIf("!$T.present(ptent)", PTE);
+    scanPte("!$T.present(ptent)", PTE);
     c.stmt("$T folio = mm.machine().physMem().folio($T.pfn(ptent))", FOLIO, PTE);
     c.guard("folio == null || folio.maybeMappedShared()", "continue");
     c.comment("The folio's own dirty flag goes too: after this only the PTE tells of a write.");
@@ -675,7 +735,10 @@ final class WalkerMethodWriter {
 
   private void setBit() {
     String shift = staticName(PGTABLE, "PAGE_SHIFT");
-    if (scope == Scope.MAPPING) {
+    if (scope == Scope.MAPPING && bySlot) {
+      c.comment("Record the file page, relative to bitmapPgoff, and widen the dirty window.");
+      c.stmt("long bit = (addr >> $L) + bitBase", shift);
+    } else if (scope == Scope.MAPPING) {
       c.comment("Record the file page, relative to bitmapPgoff, and widen the dirty window.");
       c.stmt("long bit = ((addr - vma.start()) >> $L) + vma.pgoff() - bitmapPgoff", shift);
     } else {
@@ -695,13 +758,25 @@ final class WalkerMethodWriter {
 
   /** The callback applied to {@code pte}, with the arguments its shape takes. */
   private CodeBlock call(String pte) {
+    return call(pte, "addr");
+  }
+
+  /**
+   * The callback as {@link #scanPte} tests it: in a run of slots, before {@code addr} is
+   * derived, the address comes from the slot.
+   */
+  private CodeBlock scanCall(String pte) {
+    return call(pte, bySlot ? "pt.address(slot)" : "addr");
+  }
+
+  private CodeBlock call(String pte, String addr) {
     if (cb.shape() == CallbackShape.PTE) {
       return CodeBlock.of("$T.$N($L)", owner, cb.methodName(), pte);
     }
     if (cb.shape() == CallbackShape.PTE_ADDR) {
-      return CodeBlock.of("$T.$N($L, addr)", owner, cb.methodName(), pte);
+      return CodeBlock.of("$T.$N($L, $L)", owner, cb.methodName(), pte, addr);
     }
-    return CodeBlock.of("$T.$N($L, addr, vma)", owner, cb.methodName(), pte);
+    return CodeBlock.of("$T.$N($L, $L, vma)", owner, cb.methodName(), pte, addr);
   }
 
   private String flag(String name) {

@@ -1,8 +1,10 @@
 package dev.ptwalk.runtime.cpu;
 
+import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.FlushesCache;
 import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.Vma;
+import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
 
 /**
@@ -22,7 +24,11 @@ public final class CacheFlush {
       throw new IllegalArgumentException("flushCacheRange needs start < end, got [0x"
           + Long.toHexString(start) + ", 0x" + Long.toHexString(end) + ")");
     }
-    RuntimeInternals.counters().countCacheFlushRange(vma.mm().machine().counters());
-    vma.mm().machine().trace().record(new TraceEvent.CacheFlush(vma.mm().name(), start, end));
+    Machine machine = vma.mm().machine();
+    RuntimeInternals.counters().countCacheFlushRange(machine.counters());
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.CacheFlush(vma.mm().name(), start, end));
+    }
   }
 }

@@ -43,6 +43,9 @@ public final class Tlb {
   }
 
   int invalidateRange(int mmId, long startVpn, long endVpn) {
+    if (entries.isEmpty()) {
+      return 0; // nothing cached: no iterator, no boxed key
+    }
     int n = 0;
     if (endVpn - startVpn <= entries.size()) {
       for (long v = startVpn; v < endVpn; v++) {

@@ -7,7 +7,9 @@ import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
 import dev.ptwalk.runtime.notifier.MmuNotifiers;
 import dev.ptwalk.runtime.pgtable.Pgtable;
+import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
+import java.util.List;
 
 /**
  * TLB shootdowns on every CPU of the machine.
@@ -31,11 +33,15 @@ public final class TlbFlush {
     MmStruct mm = vma.mm();
     Machine machine = mm.machine();
     long dropped = 0;
-    for (Cpu cpu : machine.cpus()) {
-      dropped += cpu.flushRange(mm, start, end);
+    List<Cpu> cpus = machine.cpus();
+    for (int i = 0; i < cpus.size(); i++) { // by index: no iterator per flush
+      dropped += cpus.get(i).flushRange(mm, start, end);
     }
     RuntimeInternals.counters().countTlbFlushRange(machine.counters(), dropped);
-    machine.trace().record(new TraceEvent.TlbFlush(mm.name(), start, end, false));
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.TlbFlush(mm.name(), start, end, false));
+    }
     machine.verifier().onTlbFlush(mm, start, end);
     MmuNotifiers.archInvalidateSecondaryTlbs(mm, start, end);
   }
@@ -52,11 +58,15 @@ public final class TlbFlush {
   public static void flushTlbMm(MmStruct mm) {
     Machine machine = mm.machine();
     long dropped = 0;
-    for (Cpu cpu : machine.cpus()) {
-      dropped += cpu.flushMm(mm);
+    List<Cpu> cpus = machine.cpus();
+    for (int i = 0; i < cpus.size(); i++) {
+      dropped += cpus.get(i).flushMm(mm);
     }
     RuntimeInternals.counters().countTlbFlushMm(machine.counters(), dropped);
-    machine.trace().record(new TraceEvent.TlbFlush(mm.name(), 0, -1L, true));
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.TlbFlush(mm.name(), 0, -1L, true));
+    }
     machine.verifier().onTlbFlush(mm, 0, Long.MAX_VALUE);
     MmuNotifiers.archInvalidateSecondaryTlbs(mm, 0, -1L);
   }

@@ -1,9 +1,11 @@
 package dev.ptwalk.runtime.notifier;
 
+import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.check.InvalidateRangeEnd;
 import dev.ptwalk.runtime.check.InvalidateRangeStart;
 import dev.ptwalk.runtime.internal.RuntimeInternals;
 import dev.ptwalk.runtime.mm.MmStruct;
+import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
 import java.util.List;
 
@@ -12,6 +14,7 @@ import java.util.List;
  *
  * <p>Mirrors {@code mm/mmu_notifier.c} and the inline wrappers of {@code
  * include/linux/mmu_notifier.h}. These are the calls a walker brackets its PTE changes with.
+ * With no subscriber, no trace and no verifier, a call allocates nothing.
  */
 public final class MmuNotifiers {
   private MmuNotifiers() {}
@@ -45,12 +48,19 @@ public final class MmuNotifiers {
   public static void invalidateRangeStart(MmuNotifierRange range) {
     range.setBlockable();
     MmStruct mm = range.mm();
-    RuntimeInternals.counters().countNotifierBracket(mm.machine().counters());
-    mm.machine().trace().record(new TraceEvent.NotifierStart(
-        mm.name(), range.event().name(), range.start(), range.end()));
-    mm.machine().verifier().onInvalidateRangeStart(range);
-    for (MmuNotifier sub : mm.notifierSubscriptions()) {
-      sub.invalidateRangeStart(range);
+    Machine machine = mm.machine();
+    RuntimeInternals.counters().countNotifierBracket(machine.counters());
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.NotifierStart(
+          mm.name(), range.event().name(), range.start(), range.end()));
+    }
+    machine.verifier().onInvalidateRangeStart(range);
+    List<MmuNotifier> subs = mm.notifierSubscriptions();
+    if (!subs.isEmpty()) { // mm_has_notifiers: no iterator when nobody listens
+      for (MmuNotifier sub : subs) {
+        sub.invalidateRangeStart(range);
+      }
     }
   }
 
@@ -61,12 +71,19 @@ public final class MmuNotifiers {
   @InvalidateRangeEnd
   public static void invalidateRangeEnd(MmuNotifierRange range) {
     MmStruct mm = range.mm();
-    mm.machine().trace().record(new TraceEvent.NotifierEnd(
-        mm.name(), range.event().name(), range.start(), range.end()));
-    for (MmuNotifier sub : mm.notifierSubscriptions()) {
-      sub.invalidateRangeEnd(range);
+    Machine machine = mm.machine();
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.NotifierEnd(
+          mm.name(), range.event().name(), range.start(), range.end()));
     }
-    mm.machine().verifier().onInvalidateRangeEnd(range);
+    List<MmuNotifier> subs = mm.notifierSubscriptions();
+    if (!subs.isEmpty()) {
+      for (MmuNotifier sub : subs) {
+        sub.invalidateRangeEnd(range);
+      }
+    }
+    machine.verifier().onInvalidateRangeEnd(range);
   }
 
   /** {@code mmu_notifier_clear_flush_young}: true if any subscriber saw the range young. */
@@ -151,7 +168,11 @@ public final class MmuNotifiers {
 
   /** {@code mmu_notifier_arch_invalidate_secondary_tlbs}, called by TLB flushes. */
   public static void archInvalidateSecondaryTlbs(MmStruct mm, long start, long end) {
-    for (MmuNotifier sub : mm.notifierSubscriptions()) {
+    List<MmuNotifier> subs = mm.notifierSubscriptions();
+    if (subs.isEmpty()) {
+      return;
+    }
+    for (MmuNotifier sub : subs) {
       sub.archInvalidateSecondaryTlbs(mm, start, end);
     }
   }

@@ -2,9 +2,11 @@ package dev.ptwalk.runtime.pgtable;
 
 import dev.ptwalk.runtime.Machine;
 import dev.ptwalk.runtime.Pte;
+import dev.ptwalk.runtime.check.NeverThrows;
 import dev.ptwalk.runtime.check.PteChange;
 import dev.ptwalk.runtime.mm.MmStruct;
 import dev.ptwalk.runtime.mm.Vma;
+import dev.ptwalk.runtime.trace.Trace;
 import dev.ptwalk.runtime.trace.TraceEvent;
 
 /**
@@ -14,6 +16,8 @@ import dev.ptwalk.runtime.trace.TraceEvent;
  * Every software change of a PTE goes through this class, so the trace and the {@linkplain
  * dev.ptwalk.runtime.debug.Verifier verifier} see it: a new engineer looking for "where is a PTE
  * changed" finds {@link #setPteAt}, {@link #ptepModifyProtCommit} and {@link #ptepGetAndClear}.
+ * Walkers use the same accessors by slot ({@code pte_t *}), with the verifier and trace state read
+ * once per PTE table ({@link #watched}).
  */
 public final class Pgtable {
   /** {@code PAGE_SHIFT}. */
@@ -109,23 +113,25 @@ public final class Pgtable {
   public static long ptepModifyProtStart(Vma vma, long addr, PteTable pt) {
     Machine machine = vma.mm().machine();
     machine.verifier().onModifyProtStart(vma.mm(), addr, pt);
-    return pt.getAndClear(addr);
+    return pt.takeAt(pt.index(addr));
   }
 
   /**
    * {@code ptep_modify_prot_commit}: finish a protection change begun by {@link
    * #ptepModifyProtStart}, storing {@code pte}. {@code oldPte} must be the value it returned.
+   *
+   * <p>As x86's {@code set_pte_at}, the commit is a plain (release) store: the PTE is none since
+   * the start, hardware only updates a present PTE (by compare-and-set) and faults on a none one,
+   * and every software change holds the ptl the caller holds, so nothing can have changed it.
+   * With the verifier on, the commit exchanges instead and reports a PTE that did change.
    */
   @PteChange
   public static void ptepModifyProtCommit(Vma vma, long addr, PteTable pt, long oldPte, long pte) {
-    long transient_ = exchange(pt, addr, pte);
     MmStruct mm = vma.mm();
-    if (transient_ != 0) {
-      mm.machine().verifier().violation(
-          "ptepModifyProtCommit at 0x" + Long.toHexString(addr) + " in mm " + mm.name()
-              + " found the PTE no longer cleared (" + Pte.toString(transient_)
-              + "): something changed it between ptepModifyProtStart and the commit without"
-              + " holding the ptl");
+    if (mm.machine().verifier().enabled()) {
+      checkedCommit(mm, addr, pt, oldPte, pte);
+    } else {
+      pt.commitAt(pt.index(addr), oldPte, pte);
     }
     changed(mm, addr, pt, oldPte, pte);
   }
@@ -148,6 +154,114 @@ public final class Pgtable {
     }
   }
 
+  // ---- the same by slot, for walkers: the verifier and the trace read once per table ----
+
+  /**
+   * Whether the verifier or the trace of {@code mm}'s machine is on. A walker reads it once per
+   * PTE table, with the table's ptl held, and passes it to the slot accessors below ({@link
+   * #ptepModifyProtStart(Vma, long, PteTable, int, boolean)} and the others): when it is false
+   * they change the PTE and nothing else; when it is true they take the checked path of the
+   * address-based accessors, which reads both again.
+   */
+  @NeverThrows
+  public static boolean watched(MmStruct mm) {
+    Machine machine = mm.machine();
+    return machine.verifier().enabled() || machine.trace().enabled();
+  }
+
+  /**
+   * {@link #ptepModifyProtStart(Vma, long, PteTable)} on slot {@code index} of {@code pt}, the
+   * slot of {@code addr}; {@code watched} is {@link #watched} as read under the ptl.
+   *
+   * @throws IllegalArgumentException if watched and {@code index} is not the slot of {@code addr}
+   */
+  @PteChange
+  public static long ptepModifyProtStart(Vma vma, long addr, PteTable pt, int index,
+      boolean watched) {
+    if (watched) {
+      checkSlot(pt, addr, index);
+      return ptepModifyProtStart(vma, addr, pt);
+    }
+    return pt.takeAt(index);
+  }
+
+  /**
+   * {@link #ptepModifyProtCommit(Vma, long, PteTable, long, long)} on slot {@code index} of
+   * {@code pt}, the slot of {@code addr}: a release store when not watched.
+   *
+   * @throws IllegalArgumentException if watched and {@code index} is not the slot of {@code addr}
+   */
+  @PteChange
+  public static void ptepModifyProtCommit(Vma vma, long addr, PteTable pt, int index,
+      long oldPte, long pte, boolean watched) {
+    if (watched) {
+      checkSlot(pt, addr, index);
+      ptepModifyProtCommit(vma, addr, pt, oldPte, pte);
+      return;
+    }
+    pt.commitAt(index, oldPte, pte);
+  }
+
+  /**
+   * {@link #setPteAt(MmStruct, long, PteTable, long)} on slot {@code index} of {@code pt}, the
+   * slot of {@code addr}: a release store when not watched ({@code native_set_pte}).
+   *
+   * @throws IllegalArgumentException if watched and {@code index} is not the slot of {@code addr}
+   */
+  @PteChange
+  public static void setPteAt(MmStruct mm, long addr, PteTable pt, int index, long pte,
+      boolean watched) {
+    if (watched) {
+      checkSlot(pt, addr, index);
+      setPteAt(mm, addr, pt, pte);
+      return;
+    }
+    pt.setAt(index, pte);
+  }
+
+  /**
+   * {@link #ptepTestAndClearYoung(Vma, long, PteTable)} on slot {@code index} of {@code pt}, the
+   * slot of {@code addr}.
+   *
+   * @throws IllegalArgumentException if watched and {@code index} is not the slot of {@code addr}
+   */
+  @PteChange(restrictive = false)
+  public static boolean ptepTestAndClearYoung(Vma vma, long addr, PteTable pt, int index,
+      boolean watched) {
+    if (watched) {
+      checkSlot(pt, addr, index);
+      return ptepTestAndClearYoung(vma, addr, pt);
+    }
+    while (true) {
+      long old = pt.pte(index);
+      if (!Pte.young(old)) {
+        return false;
+      }
+      if (pt.compareAndSetAt(index, old, Pte.mkold(old))) {
+        return true;
+      }
+    }
+  }
+
+  private static void checkSlot(PteTable pt, long addr, int index) {
+    if (pt.index(addr) != index) {
+      throw new IllegalArgumentException("slot " + index + " of " + pt + " does not map 0x"
+          + Long.toHexString(addr) + " (its slot is " + pt.index(addr) + ")");
+    }
+  }
+
+  /** The verifier's commit: exchange, and report a PTE that changed since the start. */
+  private static void checkedCommit(MmStruct mm, long addr, PteTable pt, long oldPte, long pte) {
+    long transient_ = pt.exchangeAt(pt.index(addr), oldPte, pte);
+    if (transient_ != 0) {
+      mm.machine().verifier().violation(
+          "ptepModifyProtCommit at 0x" + Long.toHexString(addr) + " in mm " + mm.name()
+              + " found the PTE no longer cleared (" + Pte.toString(transient_)
+              + "): something changed it between ptepModifyProtStart and the commit without"
+              + " holding the ptl");
+    }
+  }
+
   private static long exchange(PteTable pt, long addr, long pte) {
     while (true) {
       long old = pt.get(addr);
@@ -159,7 +273,10 @@ public final class Pgtable {
 
   private static void changed(MmStruct mm, long addr, PteTable pt, long oldPte, long newPte) {
     Machine machine = mm.machine();
-    machine.trace().record(new TraceEvent.PteSet(mm.name(), addr, oldPte, newPte));
+    Trace trace = machine.trace();
+    if (trace.enabled()) {
+      trace.record(new TraceEvent.PteSet(mm.name(), addr, oldPte, newPte));
+    }
     machine.verifier().onPteChange(mm, addr, pt, oldPte, newPte);
   }
 }

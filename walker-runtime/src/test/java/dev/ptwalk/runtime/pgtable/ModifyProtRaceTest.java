@@ -25,7 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -118,7 +117,14 @@ class ModifyProtRaceTest {
 
   @Test
   void concurrentStoresAgainstACleanerLoseNoWrite() throws Exception {
-    assertEquals(-1, stress(true, 0), "the modify-prot cleaner lost a write");
+    assertEquals(-1, stress(Cleaner.MODIFY_PROT, 0), "the modify-prot cleaner lost a write");
+  }
+
+  @Test
+  void concurrentStoresAgainstTheUnwatchedSlotCleanerLoseNoWrite() throws Exception {
+    // Verifier and trace off: the walkers' fast path, a release store for the commit.
+    assertEquals(-1, stress(Cleaner.MODIFY_PROT_BY_SLOT, 0),
+        "the modify-prot cleaner by slot lost a write");
   }
 
   @Test
@@ -128,9 +134,19 @@ class ModifyProtRaceTest {
     int lostAt = -1;
     // Measured: 12 to 171 attempts (about 70 on average) catch it; 2000 leaves no room for luck.
     while (lostAt < 0 && attempt < 2000) {
-      lostAt = stress(false, attempt++);
+      lostAt = stress(Cleaner.PLAIN_READ_THEN_STORE, attempt++);
     }
     assertTrue(lostAt >= 0, "2000 stress runs never caught the broken cleaner");
+  }
+
+  /** How the cleaner of the stress changes a dirty PTE. */
+  private enum Cleaner {
+    /** ptepModifyProtStart/Commit by address, verifier on. */
+    MODIFY_PROT,
+    /** ptepModifyProtStart/Commit by slot, verifier and trace off: the release-store commit. */
+    MODIFY_PROT_BY_SLOT,
+    /** A plain read, then setPteAt of the value read: the CVE-2024-36943 shape. */
+    PLAIN_READ_THEN_STORE
   }
 
   /**
@@ -138,11 +154,12 @@ class ModifyProtRaceTest {
    * it found dirty. Returns -1 when every page's final value was captured, else a page that
    * lost its last write.
    */
-  private static int stress(boolean modifyProt, int seed) throws Exception {
+  private static int stress(Cleaner cleaner, int seed) throws Exception {
     int writers = 3;
     int pages = 8;
     int storesPerWriter = 20_000;
-    Machine m = Machine.builder().cpus(writers).verify(true).build();
+    Machine m = Machine.builder().cpus(writers)
+        .verify(cleaner != Cleaner.MODIFY_PROT_BY_SLOT).build();
     MmStruct mm = m.newMm("A");
     AddressSpace file = m.newAddressSpace("f");
     Vma vma = mm.mmap(file, BASE, pages, 0, VM_READ | VM_WRITE | VM_SHARED);
@@ -165,7 +182,7 @@ class ModifyProtRaceTest {
           // machine the writers may get little CPU at first), up to a cap; for the broken one,
           // enough rounds (a lost write is the proof of overlap there). Unless the cleaner
           // failed and stopped the run.
-          for (int i = 1; (i <= storesPerWriter || (modifyProt
+          for (int i = 1; (i <= storesPerWriter || (cleaner != Cleaner.PLAIN_READ_THEN_STORE
               ? concurrentCaptures.get() < MIN_CAPTURES : rounds.get() < MIN_ROUNDS))
               && i <= MAX_STORES_PER_WRITER && !stop.get(); i++) {
             m.cpu(id).store(mm, BASE + rnd.nextInt(pages) * 4096L, ((long) id << 40) | i);
@@ -180,7 +197,7 @@ class ModifyProtRaceTest {
     try {
       while (!done.get()) {
         done.set(allDead(threads));
-        if (cleanRound(mm, vma, file, captured, modifyProt) > 0 && !done.get()) {
+        if (cleanRound(mm, vma, file, captured, cleaner) > 0 && !done.get()) {
           concurrentCaptures.incrementAndGet();
         }
         rounds.incrementAndGet();
@@ -192,10 +209,10 @@ class ModifyProtRaceTest {
         assertFalse(t.isAlive(), "a writer did not stop");
       }
     }
-    cleanRound(mm, vma, file, captured, modifyProt); // one more after the writers stopped
+    cleanRound(mm, vma, file, captured, cleaner); // one more after the writers stopped
     assertEquals(null, failure.get());
     // The run raced only if the cleaner captured dirty pages while the writers were storing.
-    assertTrue(!modifyProt || concurrentCaptures.get() >= MIN_CAPTURES, "only "
+    assertTrue(cleaner == Cleaner.PLAIN_READ_THEN_STORE || concurrentCaptures.get() >= MIN_CAPTURES, "only "
         + concurrentCaptures.get() + " rounds captured pages while the writers ran, in "
         + rounds.get() + " rounds");
     m.assertQuiet();
@@ -222,7 +239,7 @@ class ModifyProtRaceTest {
    * with a plain read then store), then read the pages found dirty; returns how many.
    */
   private static int cleanRound(
-      MmStruct mm, Vma vma, AddressSpace file, long[] captured, boolean modifyProt) {
+      MmStruct mm, Vma vma, AddressSpace file, long[] captured, Cleaner cleaner) {
     int pages = captured.length;
     boolean[] dirty = new boolean[pages];
     MmuNotifierRange range = new MmuNotifierRange(
@@ -236,14 +253,21 @@ class ModifyProtRaceTest {
       }
       pt.ptl().lock();
       try {
-        for (int p = 0; p < pages; p++) {
+        boolean watched = Pgtable.watched(mm);
+        assertEquals(cleaner != Cleaner.MODIFY_PROT_BY_SLOT, watched);
+        int slot = pt.index(vma.start());
+        for (int p = 0; p < pages; p++, slot++) {
           long addr = vma.start() + p * 4096L;
           long seen = pt.get(addr);
-          if (Pte.dirty(seen) && modifyProt) {
+          if (Pte.dirty(seen) && cleaner == Cleaner.MODIFY_PROT) {
             long old = Pgtable.ptepModifyProtStart(vma, addr, pt);
             Pgtable.ptepModifyProtCommit(vma, addr, pt, old, Pte.mkclean(old));
             dirty[p] = Pte.dirty(old);
-          } else if (Pte.present(seen) && !modifyProt) {
+          } else if (Pte.dirty(pt.pte(slot)) && cleaner == Cleaner.MODIFY_PROT_BY_SLOT) {
+            long old = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+            Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, old, Pte.mkclean(old), watched);
+            dirty[p] = Pte.dirty(old);
+          } else if (Pte.present(seen) && cleaner == Cleaner.PLAIN_READ_THEN_STORE) {
             Pgtable.setPteAt(mm, addr, pt, Pte.mkclean(seen)); // the CVE-2024-36943 shape
             dirty[p] = Pte.dirty(seen);
           }

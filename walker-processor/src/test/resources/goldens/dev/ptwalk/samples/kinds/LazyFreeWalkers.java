@@ -108,47 +108,62 @@ public final class LazyFreeWalkers {
           try {
             tlb.tlbStartVma(vma);
             try {
-              // Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves
-              // are skipped with a warning, never split.
-              PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-              for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+              // Walk the PTE tables of the range: empty entries are skipped at every level, and
+              // huge leaves are skipped with a warning, never split.
+              for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+                  pt = PteTableCursor.next(vma, pt, endAddr)) {
                 long from = Math.max(startAddr, pt.start());
                 long to = Math.min(endAddr, pt.end());
                 // pte_offset_map_lock: the PTEs of this table change only under its ptl.
                 pt.ptl().lock();
                 try {
-                  for (long addr = from; addr < to; addr += PAGE_SIZE) {
-                    long ptent = Pgtable.ptepGet(pt, addr);
-                    // Swap entries and markers are left alone; so are the zero page (no folio) and
-                    // folios another process may map.
-                    if (!Pte.present(ptent)) {
-                      continue;
-                    }
-                    Folio folio = mm.machine().physMem().folio(Pte.pfn(ptent));
-                    if (folio == null || folio.maybeMappedShared()) {
-                      continue;
-                    }
-                    // The folio's own dirty flag goes too: after this only the PTE tells of a
-                    // write.
-                    folio.clearDirty();
-                    if (LazyFree.lazyfree(ptent) != ptent) {
-                      // Take the PTE atomically and apply the callback to the value taken: a store
-                      // racing with this faults and waits on the ptl, so no accessed or dirty bit
-                      // is lost (CVE-2024-36943). The commit runs even if the callback throws, so
-                      // the PTE is never left cleared.
-                      long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt);
-                      long newPte = oldPte;
-                      try {
-                        newPte = LazyFree.lazyfree(oldPte);
-                      } finally {
-                        Pgtable.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte);
+                  // Whether the verifier or the trace watches the changes: read once per table,
+                  // under its ptl.
+                  boolean watched = Pgtable.watched(mm);
+                  // The slots of [from, to), run by run of PTEs that are not none (the table's
+                  // population summary, exact under the ptl).
+                  int limit = pt.index(to - PAGE_SIZE) + 1;
+                  for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                      slot = pt.nextPopulated(slot, limit)) {
+                    int run = pt.nextNone(slot, limit);
+                    for (; slot < run; slot++) {
+                      // Swap entries and markers are left alone; so are the zero page (no folio)
+                      // and folios another process may map.
+                      long ptent = pt.pte(slot);
+                      while (!Pte.present(ptent) && ++slot < run) {
+                        ptent = pt.pte(slot);
                       }
-                      tlb.tlbRemoveTlbEntry(addr);
-                      total++;
+                      if (slot == run) {
+                        break;
+                      }
+                      long addr = pt.address(slot);
+                      Folio folio = mm.machine().physMem().folio(Pte.pfn(ptent));
+                      if (folio == null || folio.maybeMappedShared()) {
+                        continue;
+                      }
+                      // The folio's own dirty flag goes too: after this only the PTE tells of a
+                      // write.
+                      folio.clearDirty();
+                      if (LazyFree.lazyfree(ptent) != ptent) {
+                        // Take the PTE atomically and apply the callback to the value taken: a
+                        // store racing with this faults and waits on the ptl, so no accessed or
+                        // dirty bit is lost (CVE-2024-36943). The commit runs even if the callback
+                        // throws, so the PTE is never left cleared.
+                        long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                        long newPte = oldPte;
+                        try {
+                          newPte = LazyFree.lazyfree(oldPte);
+                        } finally {
+                          Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte,
+                              newPte, watched);
+                        }
+                        tlb.tlbRemoveTlbEntry(addr);
+                        total++;
+                      }
+                      // folio_mark_lazyfree: reclaim may now discard the folio unless it is written
+                      // again.
+                      folio.markLazyfree();
                     }
-                    // folio_mark_lazyfree: reclaim may now discard the folio unless it is written
-                    // again.
-                    folio.markLazyfree();
                   }
                 } finally {
                   pt.ptl().unlock();

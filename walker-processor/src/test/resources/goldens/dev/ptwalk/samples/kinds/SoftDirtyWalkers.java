@@ -133,44 +133,59 @@ public final class SoftDirtyWalkers {
             // Clip the range to the VMA.
             long startAddr = Math.max(start, vma.start());
             long endAddr = Math.min(end, vma.end());
-            // Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves are
-            // skipped with a warning, never split.
-            PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-            for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+            // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
+            // leaves are skipped with a warning, never split.
+            for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+                pt = PteTableCursor.next(vma, pt, endAddr)) {
               long from = Math.max(startAddr, pt.start());
               long to = Math.min(endAddr, pt.end());
               // pte_offset_map_lock: the PTEs of this table change only under its ptl.
               pt.ptl().lock();
               try {
-                for (long addr = from; addr < to; addr += PAGE_SIZE) {
-                  // A plain read tells whether the callback changes this PTE at all.
-                  long ptent = Pgtable.ptepGet(pt, addr);
-                  if (SoftDirty.clearSoftDirty(ptent) == ptent) {
-                    continue;
-                  }
-                  if (Pte.present(ptent)) {
-                    // Take the PTE atomically and apply the callback to the value taken: a store
-                    // racing with this faults and waits on the ptl, so no accessed or dirty bit is
-                    // lost (CVE-2024-36943). The commit runs even if the callback throws, so the
-                    // PTE is never left cleared.
-                    long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt);
-                    long newPte = oldPte;
-                    try {
-                      newPte = SoftDirty.clearSoftDirty(oldPte);
-                    } finally {
-                      Pgtable.ptepModifyProtCommit(vma, addr, pt, oldPte, newPte);
+                // Whether the verifier or the trace watches the changes: read once per table, under
+                // its ptl.
+                boolean watched = Pgtable.watched(mm);
+                // The slots of [from, to), run by run of PTEs that are not none (the table's
+                // population summary, exact under the ptl).
+                int limit = pt.index(to - PAGE_SIZE) + 1;
+                for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                    slot = pt.nextPopulated(slot, limit)) {
+                  int run = pt.nextNone(slot, limit);
+                  for (; slot < run; slot++) {
+                    // A plain read tells whether the callback changes a PTE at all.
+                    long ptent = pt.pte(slot);
+                    while (SoftDirty.clearSoftDirty(ptent) == ptent && ++slot < run) {
+                      ptent = pt.pte(slot);
                     }
-                  } else {
-                    // Not present (none, or a marker): hardware never updates it, so it is set
-                    // directly, under the ptl.
-                    Pgtable.setPteAt(mm, addr, pt, SoftDirty.clearSoftDirty(ptent));
+                    if (slot == run) {
+                      break;
+                    }
+                    long addr = pt.address(slot);
+                    if (Pte.present(ptent)) {
+                      // Take the PTE atomically and apply the callback to the value taken: a store
+                      // racing with this faults and waits on the ptl, so no accessed or dirty bit
+                      // is lost (CVE-2024-36943). The commit runs even if the callback throws, so
+                      // the PTE is never left cleared.
+                      long oldPte = Pgtable.ptepModifyProtStart(vma, addr, pt, slot, watched);
+                      long newPte = oldPte;
+                      try {
+                        newPte = SoftDirty.clearSoftDirty(oldPte);
+                      } finally {
+                        Pgtable.ptepModifyProtCommit(vma, addr, pt, slot, oldPte, newPte, watched);
+                      }
+                    } else {
+                      // Not present (none, or a marker): hardware never updates it, so it is set
+                      // directly, under the ptl.
+                      Pgtable.setPteAt(mm, addr, pt, slot, SoftDirty.clearSoftDirty(ptent),
+                          watched);
+                    }
+                    total++;
+                    // Record the page, relative to start, and widen the dirty window.
+                    long bit = (addr - start) >>> PAGE_SHIFT;
+                    bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                    dirtyStart = Math.min(dirtyStart, bit);
+                    dirtyEnd = Math.max(dirtyEnd, bit + 1);
                   }
-                  total++;
-                  // Record the page, relative to start, and widen the dirty window.
-                  long bit = (addr - start) >>> PAGE_SHIFT;
-                  bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-                  dirtyStart = Math.min(dirtyStart, bit);
-                  dirtyEnd = Math.max(dirtyEnd, bit + 1);
                 }
               } finally {
                 pt.ptl().unlock();

@@ -133,40 +133,54 @@ public final class YoungWalkers {
         // mm_has_notifiers: secondary MMUs keep accessed bits of their own, which the primary PTE
         // does not show, so with notifiers every present page is asked about.
         boolean notify = mm.hasNotifiers();
-        // Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves are
-        // skipped with a warning, never split.
-        PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-        for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+        // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
+        // leaves are skipped with a warning, never split.
+        for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+            pt = PteTableCursor.next(vma, pt, endAddr)) {
           long from = Math.max(startAddr, pt.start());
           long to = Math.min(endAddr, pt.end());
           // pte_offset_map_lock: the PTEs of this table change only under its ptl.
           pt.ptl().lock();
           try {
-            for (long addr = from; addr < to; addr += PAGE_SIZE) {
-              long ptent = Pgtable.ptepGet(pt, addr);
-              if (!Pte.present(ptent)) {
-                continue;
+            // Whether the verifier or the trace watches the changes: read once per table, under its
+            // ptl.
+            boolean watched = Pgtable.watched(mm);
+            // The slots of [from, to), run by run of PTEs that are not none (the table's population
+            // summary, exact under the ptl).
+            int limit = pt.index(to - PAGE_SIZE) + 1;
+            for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                slot = pt.nextPopulated(slot, limit)) {
+              int run = pt.nextNone(slot, limit);
+              for (; slot < run; slot++) {
+                long ptent = pt.pte(slot);
+                while (!Pte.present(ptent) && ++slot < run) {
+                  ptent = pt.pte(slot);
+                }
+                if (slot == run) {
+                  break;
+                }
+                long addr = pt.address(slot);
+                boolean young = false;
+                if (Young.age(ptent) != ptent) {
+                  // ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no
+                  // TLB for it, since a stale accessed bit costs accuracy, never data.
+                  young = Pgtable.ptepTestAndClearYoung(vma, addr, pt, slot, watched);
+                }
+                if (notify) {
+                  // mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or
+                  // the fast ones only).
+                  young |= aging.clearYoung(mm, addr, addr + PAGE_SIZE);
+                }
+                if (!young) {
+                  continue;
+                }
+                total++;
+                // Record the page, relative to start, and widen the dirty window.
+                long bit = (addr - start) >>> PAGE_SHIFT;
+                bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                dirtyStart = Math.min(dirtyStart, bit);
+                dirtyEnd = Math.max(dirtyEnd, bit + 1);
               }
-              boolean young = false;
-              if (Young.age(ptent) != ptent) {
-                // ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no
-                // TLB for it, since a stale accessed bit costs accuracy, never data.
-                young = Pgtable.ptepTestAndClearYoung(vma, addr, pt);
-              }
-              if (notify) {
-                // mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or
-                // the fast ones only).
-                young |= aging.clearYoung(mm, addr, addr + PAGE_SIZE);
-              }
-              if (!young) {
-                continue;
-              }
-              total++;
-              // Record the page, relative to start, and widen the dirty window.
-              long bit = (addr - start) >>> PAGE_SHIFT;
-              bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-              dirtyStart = Math.min(dirtyStart, bit);
-              dirtyEnd = Math.max(dirtyEnd, bit + 1);
             }
           } finally {
             pt.ptl().unlock();
@@ -293,40 +307,56 @@ public final class YoungWalkers {
         // mm_has_notifiers: secondary MMUs keep accessed bits of their own, which the primary PTE
         // does not show, so with notifiers every present page is asked about.
         boolean notify = mm.hasNotifiers();
-        // Walk the PTE tables of the range: empty upper levels are skipped, and huge leaves are
-        // skipped with a warning, never split.
-        PteTableCursor cursor = new PteTableCursor(vma, startAddr, endAddr);
-        for (PteTable pt = cursor.next(); pt != null; pt = cursor.next()) {
+        // The bitmap bit of the file page at addr is (addr >> PAGE_SHIFT) + bitBase.
+        long bitBase = vma.pgoff() - bitmapPgoff - (vma.start() >> PAGE_SHIFT);
+        // Walk the PTE tables of the range: empty entries are skipped at every level, and huge
+        // leaves are skipped with a warning, never split.
+        for (PteTable pt = PteTableCursor.first(vma, startAddr, endAddr); pt != null;
+            pt = PteTableCursor.next(vma, pt, endAddr)) {
           long from = Math.max(startAddr, pt.start());
           long to = Math.min(endAddr, pt.end());
           // pte_offset_map_lock: the PTEs of this table change only under its ptl.
           pt.ptl().lock();
           try {
-            for (long addr = from; addr < to; addr += PAGE_SIZE) {
-              long ptent = Pgtable.ptepGet(pt, addr);
-              if (!Pte.present(ptent)) {
-                continue;
+            // Whether the verifier or the trace watches the changes: read once per table, under its
+            // ptl.
+            boolean watched = Pgtable.watched(mm);
+            // The slots of [from, to), run by run of PTEs that are not none (the table's population
+            // summary, exact under the ptl).
+            int limit = pt.index(to - PAGE_SIZE) + 1;
+            for (int slot = pt.nextPopulated(pt.index(from), limit); slot < limit;
+                slot = pt.nextPopulated(slot, limit)) {
+              int run = pt.nextNone(slot, limit);
+              for (; slot < run; slot++) {
+                long ptent = pt.pte(slot);
+                while (!Pte.present(ptent) && ++slot < run) {
+                  ptent = pt.pte(slot);
+                }
+                if (slot == run) {
+                  break;
+                }
+                long addr = pt.address(slot);
+                boolean young = false;
+                if (Young.ageMapped(ptent) != ptent) {
+                  // ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no
+                  // TLB for it, since a stale accessed bit costs accuracy, never data.
+                  young = Pgtable.ptepTestAndClearYoung(vma, addr, pt, slot, watched);
+                }
+                if (notify) {
+                  // mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or
+                  // the fast ones only).
+                  young |= aging.clearYoung(mm, addr, addr + PAGE_SIZE);
+                }
+                if (!young) {
+                  continue;
+                }
+                total++;
+                // Record the file page, relative to bitmapPgoff, and widen the dirty window.
+                long bit = (addr >> PAGE_SHIFT) + bitBase;
+                bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
+                dirtyStart = Math.min(dirtyStart, bit);
+                dirtyEnd = Math.max(dirtyEnd, bit + 1);
               }
-              boolean young = false;
-              if (Young.ageMapped(ptent) != ptent) {
-                // ptep_test_and_clear_young: an atomic clear of the accessed bit; x86 flushes no
-                // TLB for it, since a stale accessed bit costs accuracy, never data.
-                young = Pgtable.ptepTestAndClearYoung(vma, addr, pt);
-              }
-              if (notify) {
-                // mmu_notifier_clear_young, as the caller's Aging asks it (all subscriptions, or
-                // the fast ones only).
-                young |= aging.clearYoung(mm, addr, addr + PAGE_SIZE);
-              }
-              if (!young) {
-                continue;
-              }
-              total++;
-              // Record the file page, relative to bitmapPgoff, and widen the dirty window.
-              long bit = ((addr - vma.start()) >> PAGE_SHIFT) + vma.pgoff() - bitmapPgoff;
-              bitmap[(int) (bit >>> 6)] |= 1L << (bit & 63);
-              dirtyStart = Math.min(dirtyStart, bit);
-              dirtyEnd = Math.max(dirtyEnd, bit + 1);
             }
           } finally {
             pt.ptl().unlock();

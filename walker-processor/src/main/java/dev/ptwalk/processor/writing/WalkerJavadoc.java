@@ -112,9 +112,9 @@ final class WalkerJavadoc {
             + "\n     next store to each page faults);");
         step("{@code incTlbFlushPending}; {@code invalidateRangeStart} with event {@code $L}"
             + "\n     over {@code [start, end)};", kind.event().orElseThrow());
-        step("for each VMA that is $L, clipped to the range, each PTE under its\n"
-            + "     table's ptl: apply the callback to a plain read; if that changes the value,"
-            + "\n     change it ({@code ptepModifyProtStart/Commit} when present, else\n"
+        step("for each VMA that is $L, clipped to the range, each PTE that is not none\n"
+            + "     under its table's ptl: apply the callback to a plain read; if that changes\n"
+            + "     the value, change it ({@code ptepModifyProtStart/Commit} when present, else\n"
             + "     {@code setPteAt}) and count it$L;", kind.filter().description(), bitStep());
         step("{@code invalidateRangeEnd}, then {@code flushTlbMm}, then\n"
             + "     {@code decTlbFlushPending}: the flush comes after the bracket, as in"
@@ -196,9 +196,9 @@ final class WalkerJavadoc {
   }
 
   private void leafStep(String after) {
-    step("for each PTE, under its table's ptl: apply the callback to a plain read; if\n"
-        + "     that changes the value, {@code ptepModifyProtStart}, apply the callback to\n"
-        + "     the value taken, {@code ptepModifyProtCommit}; $L;", after);
+    step("for each PTE that is not none, under its table's ptl: apply the callback to a\n"
+        + "     plain read; if that changes the value, {@code ptepModifyProtStart}, apply the\n"
+        + "     callback to the value taken, {@code ptepModifyProtCommit}; $L;", after);
   }
 
   private String bitStep() {

@@ -62,9 +62,9 @@ public final class DirtyHelpersWalkers {
    *   <li>clip the range to the VMA and translate it to {@code [startAddr, endAddr)};
    *   <li>{@code invalidateRangeStart} with event {@code PROTECTION_PAGE} over exactly that range,
    *       {@code flushCacheRange}, {@code incTlbFlushPending};
-   *   <li>for each PTE, under its table's ptl: apply the callback to a plain read; if that changes
-   *       the value, {@code ptepModifyProtStart}, apply the callback to the value taken,
-   *       {@code ptepModifyProtCommit}; count the PTE and widen the flush range;
+   *   <li>for each PTE that is not none, under its table's ptl: apply the callback to a plain read;
+   *       if that changes the value, {@code ptepModifyProtStart}, apply the callback to the value
+   *       taken, {@code ptepModifyProtCommit}; count the PTE and widen the flush range;
    *   <li>{@code flushTlbRange} over the PTEs changed, or over the whole range when
    *       {@code mmTlbFlushNested};
    *   <li>{@code invalidateRangeEnd}, {@code decTlbFlushPending}.
@@ -227,10 +227,10 @@ public final class DirtyHelpersWalkers {
    *   <li>clip the range to the VMA and translate it to {@code [startAddr, endAddr)};
    *   <li>{@code invalidateRangeStart} with event {@code PROTECTION_PAGE} over exactly that range,
    *       {@code flushCacheRange}, {@code incTlbFlushPending};
-   *   <li>for each PTE, under its table's ptl: apply the callback to a plain read; if that changes
-   *       the value, {@code ptepModifyProtStart}, apply the callback to the value taken,
-   *       {@code ptepModifyProtCommit}; count the PTE and widen the flush range; set its bit in
-   *       {@code bitmap};
+   *   <li>for each PTE that is not none, under its table's ptl: apply the callback to a plain read;
+   *       if that changes the value, {@code ptepModifyProtStart}, apply the callback to the value
+   *       taken, {@code ptepModifyProtCommit}; count the PTE and widen the flush range; set its bit
+   *       in {@code bitmap};
    *   <li>{@code flushTlbRange} over the PTEs changed, or over the whole range when
    *       {@code mmTlbFlushNested};
    *   <li>{@code invalidateRangeEnd}, {@code decTlbFlushPending}.

@@ -52,10 +52,10 @@ public final class SoftDirtyWalkers {
    *       store to each page faults);
    *   <li>{@code incTlbFlushPending}; {@code invalidateRangeStart} with event {@code SOFT_DIRTY}
    *       over {@code [start, end)};
-   *   <li>for each VMA that is every VMA but VM_PFNMAP ones, clipped to the range, each PTE under
-   *       its table's ptl: apply the callback to a plain read; if that changes the value, change it
-   *       ({@code ptepModifyProtStart/Commit} when present, else {@code setPteAt}) and count it;
-   *       set its bit in {@code bitmap};
+   *   <li>for each VMA that is every VMA but VM_PFNMAP ones, clipped to the range, each PTE that is
+   *       not none under its table's ptl: apply the callback to a plain read; if that changes the
+   *       value, change it ({@code ptepModifyProtStart/Commit} when present, else {@code setPteAt})
+   *       and count it; set its bit in {@code bitmap};
    *   <li>{@code invalidateRangeEnd}, then {@code flushTlbMm}, then {@code decTlbFlushPending}: the
    *       flush comes after the bracket, as in {@code clear_refs_write}, while the pending count
    *       still warns other walkers.

@@ -95,7 +95,7 @@ public final class Compare {
     System.out.println("finished " + now() + ", load average " + loadAverage());
   }
 
-  private static int arg(String[] args, int i, int dflt) {
+  static int arg(String[] args, int i, int dflt) {
     if (args.length <= i) {
       return dflt;
     }
@@ -116,12 +116,7 @@ public final class Compare {
   /** One run of the C program: its per-run minimum of each workload. */
   private static Map<String, Double> runC(Path ref, int runs)
       throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(ref.toString(), Integer.toString(runs))
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (p.waitFor() != 0) {
-      throw new IllegalStateException(ref + " failed with status " + p.exitValue());
-    }
+    String out = runProgram(ref, runs);
     Map<String, Double> min = new LinkedHashMap<>();
     for (String l : out.split("\n")) {
       String[] f = l.trim().split(" ");
@@ -153,27 +148,43 @@ public final class Compare {
     for (RunResult rr : results) {
       String method = rr.getParams().getBenchmark();
       String name = method.substring(method.lastIndexOf('.') + 1).replace("Generated", "");
-      double best = Double.MAX_VALUE;
-      for (BenchmarkResult br : rr.getBenchmarkResults()) {
-        for (IterationResult ir : br.getIterationResults()) {
-          best = Math.min(best, ir.getPrimaryResult().getScore());
-        }
-      }
-      min.put(name, best);
+      min.put(name, minShot(rr));
     }
     return min;
   }
 
-  private static double median(List<double[]> rows, int column) {
+  /** Run a C reference with its runs argument; its standard output. */
+  static String runProgram(Path ref, int runs) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(ref.toString(), Integer.toString(runs))
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException(ref + " failed with status " + p.exitValue());
+    }
+    return out;
+  }
+
+  /** The fastest single shot of one JMH benchmark's result, in its time unit. */
+  static double minShot(RunResult rr) {
+    double best = Double.MAX_VALUE;
+    for (BenchmarkResult br : rr.getBenchmarkResults()) {
+      for (IterationResult ir : br.getIterationResults()) {
+        best = Math.min(best, ir.getPrimaryResult().getScore());
+      }
+    }
+    return best;
+  }
+
+  static double median(List<double[]> rows, int column) {
     double[] v = rows.stream().mapToDouble(r -> r[column]).sorted().toArray();
     return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   }
 
-  private static String now() {
+  static String now() {
     return ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
   }
 
-  private static String loadAverage() {
+  static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
       return f[0] + " " + f[1] + " " + f[2];

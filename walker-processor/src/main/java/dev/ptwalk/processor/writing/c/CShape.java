@@ -185,6 +185,29 @@ abstract class CShape {
         + ", typeof(*bwalk), base);");
   }
 
+  /**
+   * A walker's {@code pte_entry} up to its first statement: the comment {@code doc}, the
+   * signature, the walk's private state, for a walker with a bitmap its bitmap walk, the PTE read
+   * with {@code ptep_get}, {@code local} and, with a bitmap, the local {@link #recordBit} uses.
+   * The body is left open.
+   */
+  void pteEntryOpen(CText out, CWalker w, CText.Doc doc, String local) {
+    out.blank();
+    out.doc(doc);
+    out.signature("static int", w.fn("pte"), entryParams("pte_t", "pte", "addr"), "");
+    out.raw("{").in();
+    out.line("struct " + walkStruct() + " *" + var + " = walk->private;");
+    if (w.bitmap()) {
+      bitmapLocal(out, w);
+    }
+    out.line("pte_t ptent = ptep_get(pte);");
+    out.line(local);
+    if (w.bitmap()) {
+      out.line(bitLocal(w));
+    }
+    out.blank();
+  }
+
   /** The local that {@link #recordBit} uses. */
   static String bitLocal(CWalker w) {
     return w.scope() == Scope.MAPPING ? "pgoff_t pgoff;" : "unsigned long bit;";
@@ -258,6 +281,35 @@ abstract class CShape {
     });
     return "; a PUD has no uffd-wp bit, so "
         + (rest.isEmpty() ? "none is" : "only " + join(rest, "or") + " is") + " warned about";
+  }
+
+  /**
+   * {@code <prefix>_huge_pmd}, the helper a {@code .pmd_entry} that walks its page table itself
+   * calls first: it steps over a huge PMD, never splitting it, with a warning if {@code
+   * warnedIf} (prose) holds. Its comment says so.
+   */
+  void hugePmdHelper(CText out, String warnedIf) {
+    out.blank();
+    out.doc(CText.Doc.function(fn("huge_pmd"), "Skip a huge PMD, never split it")
+        .param("pmd", "The PMD")
+        .param("walk", "The walk")
+        .para("The " + leaves() + (walkers.size() == 1 ? " works" : " work") + " on PTEs only:"
+            + " a huge PMD is stepped over, with a warning if " + warnedIf + ".")
+        .returns("True if the PMD is huge and has been skipped."));
+    out.signature("static bool", fn("huge_pmd"), List.of("pmd_t *pmd", "struct mm_walk *walk"),
+        "");
+    out.raw("{").in();
+    out.line("pmd_t pmdval = pmdp_get_lockless(pmd);");
+    out.blank();
+    out.when("if (!pmd_trans_huge(pmdval) && !pmd_devmap(pmdval))", "return false;");
+    String warn = hugeWarning("pmd");
+    if (warn != null) {
+      out.line("WARN_ON(" + warn + ");");
+    }
+    out.line("walk->action = ACTION_CONTINUE;");
+    out.blank();
+    out.line("return true;");
+    out.out().raw("}");
   }
 
   /** The body of a {@code .pmd_entry} or helper that steps over a huge PMD. */

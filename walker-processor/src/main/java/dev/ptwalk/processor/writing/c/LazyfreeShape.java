@@ -49,7 +49,7 @@ final class LazyfreeShape extends CShape {
         .close("};");
     swap(out);
     folioClean(out);
-    hugePmd(out);
+    hugePmdHelper(out, "it holds state the " + leaves() + " would have changed");
     pudEntry(out, fn("huge_pmd"));
     testWalk(out);
     preVma(out);
@@ -112,32 +112,6 @@ final class LazyfreeShape extends CShape {
     out.close("}");
     out.line("folio_clear_dirty(folio);");
     out.line("folio_unlock(folio);");
-    out.blank();
-    out.line("return true;");
-    out.out().raw("}");
-  }
-
-  private void hugePmd(CText out) {
-    boolean one = walkers.size() == 1;
-    out.blank();
-    out.doc(CText.Doc.function(fn("huge_pmd"), "Skip a huge PMD, never split it")
-        .param("pmd", "The PMD")
-        .param("walk", "The walk")
-        .para("The " + leaves() + (one ? " works" : " work") + " on PTEs only: a huge PMD is"
-            + " stepped over, with a warning if it holds state the " + leaves() + " would have"
-            + " changed.")
-        .returns("True if the PMD is huge and has been skipped."));
-    out.signature("static bool", fn("huge_pmd"), List.of("pmd_t *pmd", "struct mm_walk *walk"),
-        "");
-    out.raw("{").in();
-    out.line("pmd_t pmdval = pmdp_get_lockless(pmd);");
-    out.blank();
-    out.when("if (!pmd_trans_huge(pmdval) && !pmd_devmap(pmdval))", "return false;");
-    String warn = hugeWarning("pmd");
-    if (warn != null) {
-      out.line("WARN_ON(" + warn + ");");
-    }
-    out.line("walk->action = ACTION_CONTINUE;");
     out.blank();
     out.line("return true;");
     out.out().raw("}");

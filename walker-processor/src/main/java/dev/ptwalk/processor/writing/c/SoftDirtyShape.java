@@ -115,25 +115,13 @@ final class SoftDirtyShape extends CShape {
 
   /** {@code clear_refs_pte_range} for one PTE, {@code clear_soft_dirty} around the leaf. */
   private void pte(CText out, CWalker w) {
-    out.blank();
-    out.doc(pteEntryDoc(w, "Apply " + w.leafName() + "()")
+    pteEntryOpen(out, w, pteEntryDoc(w, "Apply " + w.leafName() + "()")
         .para(generated(w, "pte", "A plain read tells whether the leaf changes the PTE at all."
             + " If it does, the PTE is taken atomically and the leaf applied to the value taken,"
             + " so that no accessed or dirty bit set by the hardware in between is lost. A swap"
             + " entry has its soft-dirty bit cleared without the leaf."))
-        .returns("0, to go on walking."));
-    out.signature("static int", w.fn("pte"), entryParams("pte_t", "pte", "addr"), "");
-    out.raw("{").in();
-    out.line("struct " + walkStruct() + " *" + var + " = walk->private;");
-    if (w.bitmap()) {
-      bitmapLocal(out, w);
-    }
-    out.line("pte_t ptent = ptep_get(pte);");
-    out.line("pte_t old_pte;");
-    if (w.bitmap()) {
-      out.line(bitLocal(w));
-    }
-    out.blank();
+        .returns("0, to go on walking."),
+        "pte_t old_pte;");
     if (w.bitmap()) {
       out.open("if (!pte_present(ptent)) {");
       out.when("if (!" + fn("swap") + "(walk, addr, pte, ptent))", "return 0;");

@@ -44,7 +44,7 @@ final class UffdWpShape extends CShape {
     out.open("struct " + walkStruct() + " {").line("unsigned long total;").close("};");
     bitmapStructs(out);
     nonpresent(out);
-    hugePmd(out);
+    hugePmdHelper(out, "it is not write-protected already");
     pudEntry(out, fn("huge_pmd"));
     testWalk(out);
     for (CWalker w : walkers) {
@@ -78,30 +78,6 @@ final class UffdWpShape extends CShape {
     out.close("}");
     out.when("if (pte_swp_uffd_wp_any(ptent))", "return false;");
     out.line("set_pte_at(vma->vm_mm, addr, pte, pte_swp_mkuffd_wp(ptent));");
-    out.blank();
-    out.line("return true;");
-    out.out().raw("}");
-  }
-
-  private void hugePmd(CText out) {
-    out.blank();
-    out.doc(CText.Doc.function(fn("huge_pmd"), "Skip a huge PMD, never split it")
-        .param("pmd", "The PMD")
-        .param("walk", "The walk")
-        .para("The " + leaves() + (walkers.size() == 1 ? " works" : " work") + " on PTEs only:"
-            + " a huge PMD is stepped over, with a warning if it is not write-protected already.")
-        .returns("True if the PMD is huge and has been skipped."));
-    out.signature("static bool", fn("huge_pmd"), List.of("pmd_t *pmd", "struct mm_walk *walk"),
-        "");
-    out.raw("{").in();
-    out.line("pmd_t pmdval = pmdp_get_lockless(pmd);");
-    out.blank();
-    out.when("if (!pmd_trans_huge(pmdval) && !pmd_devmap(pmdval))", "return false;");
-    String warn = hugeWarning("pmd");
-    if (warn != null) {
-      out.line("WARN_ON(" + warn + ");");
-    }
-    out.line("walk->action = ACTION_CONTINUE;");
     out.blank();
     out.line("return true;");
     out.out().raw("}");

@@ -135,26 +135,14 @@ final class WpCleanShape extends CShape {
 
   /** {@code wp_pte} / {@code clean_record_pte} around the leaf. */
   private void pte(CText out, CWalker w) {
-    out.blank();
-    out.doc(pteEntryDoc(w, "Apply " + w.leafName() + "()")
+    pteEntryOpen(out, w, pteEntryDoc(w, "Apply " + w.leafName() + "()")
         .para(generated(w, "pte", "A plain read tells whether the leaf changes the PTE at all."
             + " If it does, the PTE is taken atomically and the leaf applied to the value taken,"
             + " so that no accessed or dirty bit set by the hardware in between is lost; the PTE"
             + " is counted and the range to flush widened. Swap and migration entries are not"
             + " PTEs the leaf can read."))
-        .returns("0, to go on walking."));
-    out.signature("static int", w.fn("pte"), entryParams("pte_t", "pte", "addr"), "");
-    out.raw("{").in();
-    out.line("struct " + walkStruct() + " *" + var + " = walk->private;");
-    if (w.bitmap()) {
-      bitmapLocal(out, w);
-    }
-    out.line("pte_t ptent = ptep_get(pte);");
-    out.line("pte_t old_pte;");
-    if (w.bitmap()) {
-      out.line(bitLocal(w));
-    }
-    out.blank();
+        .returns("0, to go on walking."),
+        "pte_t old_pte;");
     out.when("if (!pte_present(ptent))", "return 0;");
     out.when("if (pte_same(" + w.leafCall("ptent", "walk->vma") + ", ptent))", "return 0;");
     out.blank();

@@ -87,25 +87,13 @@ final class YoungShape extends CShape {
 
   /** {@code damon_ptep_mkold} / {@code page_idle_clear_pte_refs_one} around the leaf. */
   private void pte(CText out, CWalker w) {
-    out.blank();
-    out.doc(pteEntryDoc(w, "Apply " + w.leafName() + "()")
+    pteEntryOpen(out, w, pteEntryDoc(w, "Apply " + w.leafName() + "()")
         .para(generated(w, "pte", "A plain read tells whether the leaf changes the PTE at all."
             + " If it does, the accessed bit is cleared atomically, in the PTE and in the"
             + " secondary MMUs' mappings of the page; when either was young, the PTE is counted"
             + " and the page's folio marked young."))
-        .returns("0, to go on walking."));
-    out.signature("static int", w.fn("pte"), entryParams("pte_t", "pte", "addr"), "");
-    out.raw("{").in();
-    out.line("struct " + walkStruct() + " *" + var + " = walk->private;");
-    if (w.bitmap()) {
-      bitmapLocal(out, w);
-    }
-    out.line("pte_t ptent = ptep_get(pte);");
-    out.line("struct folio *folio;");
-    if (w.bitmap()) {
-      out.line(bitLocal(w));
-    }
-    out.blank();
+        .returns("0, to go on walking."),
+        "struct folio *folio;");
     out.when("if (!pte_present(ptent))", "return 0;");
     out.when("if (pte_same(" + w.leafCall("ptent", "walk->vma") + ", ptent))", "return 0;");
     out.blank();

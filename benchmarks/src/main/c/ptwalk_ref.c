@@ -35,6 +35,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ref_common.h"
+
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
 #define PMD_SHIFT 21
@@ -53,27 +55,6 @@
 #define BASE 0x7f0000000000UL
 #define PAGES (1UL << 20)
 #define DIRTY_EVERY 8
-
-#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
-
-/* The split page-table lock: a spinlock_t with the queued spinlock's uncontended path. */
-typedef struct {
-  uint32_t val;
-} spinlock_t;
-
-static inline void spin_lock(spinlock_t *lock) {
-  uint32_t expected = 0;
-  while (!__atomic_compare_exchange_n(&lock->val, &expected, 1, 0, __ATOMIC_ACQUIRE,
-                                      __ATOMIC_RELAXED)) {
-    expected = 0;
-    __builtin_ia32_pause();
-  }
-}
-
-static inline void spin_unlock(spinlock_t *lock) {
-  __atomic_store_n(&lock->val, 0, __ATOMIC_RELEASE);
-}
 
 /* A PTE page and its ptl (the kernel keeps the ptl in the page's struct ptdesc). */
 struct pte_table {
@@ -241,17 +222,6 @@ static __attribute__((noinline)) uint64_t apply_as_wrprotect(void) {
     flush_tlb_range(w.tlbflush_start, w.tlbflush_end);
   }
   return w.total;
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000UL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 static void report(const char *name, double *ns, int runs, uint64_t modified) {

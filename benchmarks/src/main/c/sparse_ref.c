@@ -33,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ref_common.h"
+
 #define PAGE_SHIFT 12
 #define PMD_SHIFT 21
 #define PUD_SHIFT 30
@@ -47,26 +49,6 @@
 
 #define POPULATED 1000
 #define VMA_START (1UL << 30)
-
-#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
-
-typedef struct {
-  uint32_t val;
-} spinlock_t;
-
-static inline void spin_lock(spinlock_t *lock) {
-  uint32_t expected = 0;
-  while (!__atomic_compare_exchange_n(&lock->val, &expected, 1, 0, __ATOMIC_ACQUIRE,
-                                      __ATOMIC_RELAXED)) {
-    expected = 0;
-    __builtin_ia32_pause();
-  }
-}
-
-static inline void spin_unlock(spinlock_t *lock) {
-  __atomic_store_n(&lock->val, 0, __ATOMIC_RELEASE);
-}
 
 /* A table of any level: 512 entries, the population summary, and the ptl for PTE tables. */
 struct table {
@@ -179,17 +161,6 @@ static uint64_t splitmix64(uint64_t *state) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
   return z ^ (z >> 31);
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000UL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {

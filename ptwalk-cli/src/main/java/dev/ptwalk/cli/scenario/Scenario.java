@@ -433,11 +433,7 @@ public final class Scenario {
   private void access(Line l, boolean write) {
     l.arity(2, 3);
     MmStruct mm = mm(l, l.arg(1));
-    long addr = address(l, l.arg(2), "ADDR");
-    if ((addr & 7) != 0) {
-      throw l.error("ADDR 0x" + Long.toHexString(addr)
-          + " must be 8-byte aligned: accesses are 64-bit words");
-    }
+    long addr = wordAddress(l, l.arg(2));
     int cpu = 0;
     if (l.size() == 4) {
       Map<String, String> kv = l.keyValues(3, List.of("cpu"));
@@ -537,11 +533,7 @@ public final class Scenario {
   private void guestAccess(Line l, boolean write) {
     l.arity(2, 2);
     SecondaryMmu kvm = kvm(l, l.arg(1));
-    long addr = address(l, l.arg(2), "ADDR");
-    if ((addr & 7) != 0) {
-      throw l.error("ADDR 0x" + Long.toHexString(addr)
-          + " must be 8-byte aligned: accesses are 64-bit words");
-    }
+    long addr = wordAddress(l, l.arg(2));
     try {
       if (write) {
         kvm.write(addr, l.number());
@@ -900,6 +892,16 @@ public final class Scenario {
       throw l.error(what + " " + (text.equalsIgnoreCase(hex) ? hex : text + " (" + hex + ")")
           + " is not a user address: user space is [0x0, 0x" + Long.toHexString(taskSize)
           + ") with " + machine().pagingMode().levels() + "-level paging");
+    }
+    return addr;
+  }
+
+  /** An access's ADDR: a user address, 8-byte aligned, since accesses are 64-bit words. */
+  private long wordAddress(Line l, String text) {
+    long addr = address(l, text, "ADDR");
+    if ((addr & 7) != 0) {
+      throw l.error("ADDR 0x" + Long.toHexString(addr)
+          + " must be 8-byte aligned: accesses are 64-bit words");
     }
     return addr;
   }

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvFileSource;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -62,29 +63,11 @@ class SyscallsCommandTest {
     return p;
   }
 
-  /** The bad lines {@code KernelTraceRunnerTest} gives {@code pmscan}, and a few more. */
+  /** The bad lines {@code KernelTraceRunnerTest} gives {@code pmscan} (bad-lines.csv), and more. */
   @ParameterizedTest(name = "line {0}: {1}")
+  @CsvFileSource(resources = "/syscalls/bad-lines.csv", delimiterString = "->",
+      quoteCharacter = '`')
   @CsvSource(delimiterString = "->", quoteCharacter = '`', textBlock = """
-      2 -> scna A                      -> unknown verb 'scna' (use uffd, region, write, read, wp, unwp, dontneed, free, pageout, clear_refs, fork, scan, pagemap or cpu)
-      2 -> write B 0                   -> unknown region 'B' (declare it first with: region B pages=N kind=K)
-      2 -> write A x                   -> page: 'x' is not a number (use decimal or 0x hex)
-      2 -> write A 1024                -> page 1024 is outside region A's 4 MiB slot (pages below 1024)
-      2 -> write A                     -> usage: write NAME PAGE
-      2 -> uffd features=async         -> uffd must come before the first region
-      2 -> region A pages=2 kind=anon  -> region 'A' is already declared
-      2 -> region B pages=2            -> region B needs kind=K (usage: region NAME pages=N kind=K [at=P] [uffd=wp|none], K one of anon shmem tmpfs sharedanon privfile extfile)
-      2 -> region B pages=2 kind=hugetlb -> unknown kind 'hugetlb' (use anon, shmem, tmpfs, sharedanon, privfile or extfile)
-      2 -> region B pages=1000 at=100 kind=anon -> at=100 pages=1000 does not fit the region's 4 MiB slot (at + pages <= 1024)
-      2 -> region B pages=1 kind=anon uffd=yes -> uffd=yes: use uffd=wp or uffd=none
-      2 -> scan A vec=100000           -> vec=100000 is too large (at most 65536)
-      2 -> scan A return=DIRTY         -> return=: unknown category 'DIRTY' (use WPALLOWED WRITTEN FILE PRESENT SWAPPED PFNZERO HUGE SOFT_DIRTY GUARD, ALL, NONE or a number)
-      2 -> scan A first=1 first=2      -> first= given twice
-      2 -> scan A wpp                  -> unexpected 'wpp' (usage: scan NAME [first=P] [nr=N] [wp] [wponly] [check] [flags=N] [required=C] [anyof=C] [excluded=C] [inverted=C] [return=C] [vec=N] [max=N])
-      2 -> wp A first=0 nr=8200        -> window first=0 nr=8200 runs past the end of the region area (at most 8192 pages from the start of region A)
-      2 -> dontneed A size=3           -> unknown option 'size=' (usage: dontneed NAME [first=P] [nr=N])
-      2 -> clear_refs "4"              -> clear_refs: '"4"' is not a value (letters, digits, '+', '-' or '_', at most 23)
-      2 -> fork now                    -> unexpected 'now' (usage: fork)
-      2 -> cpu 4096                    -> cpu 4096: CPU numbers go up to 1023
       2 -> scan A return=WRITTEN,,PRESENT -> return=: empty category in 'WRITTEN,,PRESENT'
       2 -> scan A max=                 -> max=: missing value
       2 -> write A 0x                  -> page: '0x' is not a number (use decimal or 0x hex)

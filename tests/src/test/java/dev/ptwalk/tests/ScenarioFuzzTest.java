@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,11 +32,15 @@ import org.junit.jupiter.api.io.TempDir;
 class ScenarioFuzzTest {
   private static final long SEED = 0x5eed_15L;
   private static final int RANDOM_INPUTS = 100;
-  private static final int MUTATED_INPUTS = 250;
+  private static final int MUTATED_INPUTS = 400;
+  private static final Path SAMPLE_SCENARIOS = Path.of("../samples/scenarios");
   private static final JsonFactory JSON = new JsonFactory();
 
-  /** The seeds the mutations start from: the sample and scenarios that use every verb. */
-  private static final List<String> CORPUS = List.of(
+  /**
+   * The seeds the mutations start from besides the sample scenarios (which use the verbs of the
+   * kinds and of secondary MMUs): scenarios that use every other verb.
+   */
+  private static final List<String> BUILT_IN = List.of(
       String.join("\n", "cpus 3", "mapping buf", "mm A", "mm B",
           "vma A buf start=0x10000 pages=16 pgoff=0 flags=read,write,shared,io",
           "vma B buf start=0x7f0000000000 pages=8 pgoff=4 flags=read,write,shared,io,pfnmap",
@@ -67,13 +72,28 @@ class ScenarioFuzzTest {
       "dev.ptwalk.samples.DirtyHelpersWalkers#applyAsClean",
       "dev.ptwalk.samples.DirtyHelpersWalkers#applyAsWrprotect",
       "dev.ptwalk.samples.DirtyHelpers#clean", "java.lang.System#exit", "java.lang.Object#",
-      "#applyAsClean", "no.Such#walk", "dev.ptwalk.tests.PickyWalker#walk");
+      "#applyAsClean", "no.Such#walk", "dev.ptwalk.tests.PickyWalker#walk",
+      "uffd", "reclaim", "kvm", "guest-write", "guest-read", "spte", "G", "-", "soft_dirty",
+      "uffd_wp", "policy=zap", "policy=wrprotect", "policy=", "fast_aging=true", "start=",
+      "end=0x40002000", "end=0x1000", "start=0x40001000", "\"all\":true",
+      "dev.ptwalk.samples.kinds.LazyFreeWalkers#madviseFree",
+      "dev.ptwalk.samples.kinds.YoungWalkers#ageMapping",
+      "dev.ptwalk.samples.kinds.YoungWalkers#ageRange",
+      "dev.ptwalk.samples.kinds.SoftDirtyWalkers#clearRefsSoftDirty",
+      "dev.ptwalk.samples.kinds.UffdWpWalkers#uffdWriteProtect");
 
   @TempDir
   Path dir;
 
   @Test
   void randomBytesAndMutatedScenariosNeverCrashTheRunner() throws IOException {
+    List<String> corpus = new ArrayList<>(BUILT_IN);
+    try (Stream<Path> files = Files.list(SAMPLE_SCENARIOS)) {
+      for (Path f : files.filter(f -> f.toString().endsWith(".pw")).sorted().toList()) {
+        corpus.add(Files.readString(f, StandardCharsets.UTF_8));
+      }
+    }
+    assertTrue(corpus.size() >= BUILT_IN.size() + 6, "the sample scenarios: " + corpus.size());
     SplittableRandom rnd = new SplittableRandom(SEED);
     int ran = 0;
     int refused = 0;
@@ -94,7 +114,7 @@ class ScenarioFuzzTest {
       }
     }
     for (int i = 0; i < MUTATED_INPUTS; i++) {
-      byte[] input = mutate(CORPUS.get(rnd.nextInt(CORPUS.size())), rnd);
+      byte[] input = mutate(corpus.get(rnd.nextInt(corpus.size())), rnd);
       if (check(RANDOM_INPUTS + i, input)) {
         ran++;
       } else {
